@@ -1,0 +1,90 @@
+"""The log's SQL for PostgreSQL, on the raw psycopg connection.
+
+An append is one call of the ``append_events`` function (created by the first migration): it takes
+the append lock, checks idempotency and the expected version, and inserts the batch, all in one
+round trip. Inside a PL/pgSQL function each statement takes a fresh snapshot, so the checks after
+the lock see every append committed before it, which a single SQL statement could not.
+"""
+
+import uuid
+from collections.abc import Sequence
+from typing import Any
+
+import orjson
+import psycopg
+from psycopg.types.json import Jsonb
+
+from service.store.records import AppendOutcome, PendingEvent, RawEvent
+
+_SELECT = (
+    "SELECT position, event_id, stream_id, version, type, schema_version, data, metadata, "
+    "recorded_at FROM events"
+)
+_APPEND = (
+    "SELECT outcome, stream_version, first_position, recorded_at "
+    "FROM append_events(%s, %s, %s, %s, %s, %s, %s)"
+)
+
+
+def _dumps(value: Any) -> str:
+    return orjson.dumps(value).decode()
+
+
+def append(
+    connection: psycopg.Connection[Any],
+    *,
+    stream_id: str,
+    expected_version: int | None,
+    events: Sequence[PendingEvent],
+) -> AppendOutcome:
+    row = connection.execute(
+        _APPEND,
+        (
+            stream_id,
+            expected_version,
+            [event.event_id for event in events],
+            [event.type for event in events],
+            [event.schema_version for event in events],
+            Jsonb([event.data for event in events], dumps=_dumps),
+            Jsonb([event.metadata for event in events], dumps=_dumps),
+        ),
+        prepare=True,
+    ).fetchone()
+    assert row is not None
+    outcome, stream_version, first_position, recorded_at = row
+    return AppendOutcome(outcome, stream_version, first_position, recorded_at)
+
+
+def read_by_ids(
+    connection: psycopg.Connection[Any], event_ids: Sequence[uuid.UUID]
+) -> list[RawEvent]:
+    rows = connection.execute(f"{_SELECT} WHERE event_id = ANY(%s)", (list(event_ids),)).fetchall()
+    return rows  # type: ignore[return-value]
+
+
+def read_all(
+    connection: psycopg.Connection[Any], *, after: int, limit: int, types: Sequence[str] | None
+) -> list[RawEvent]:
+    if types is None:
+        cursor = connection.execute(
+            f"{_SELECT} WHERE position > %s ORDER BY position LIMIT %s",
+            (after, limit),
+            prepare=True,
+        )
+    else:
+        cursor = connection.execute(
+            f"{_SELECT} WHERE position > %s AND type = ANY(%s) ORDER BY position LIMIT %s",
+            (after, list(types), limit),
+        )
+    return cursor.fetchall()  # type: ignore[return-value]
+
+
+def read_stream(
+    connection: psycopg.Connection[Any], *, stream_id: str, from_version: int
+) -> list[RawEvent]:
+    cursor = connection.execute(
+        f"{_SELECT} WHERE stream_id = %s AND version >= %s ORDER BY version",
+        (stream_id, from_version),
+        prepare=True,
+    )
+    return cursor.fetchall()  # type: ignore[return-value]

@@ -1,0 +1,257 @@
+"""The event store on SQLite and PostgreSQL: appends, concurrency, idempotency, reads, upcasting."""
+
+import json
+import uuid
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError
+
+from service.db import Database
+from service.domain.upcasting import UpcasterRegistry, UpcastError
+from service.store.event_store import (
+    ANY_VERSION,
+    NO_STREAM,
+    ConcurrencyError,
+    EventIdConflict,
+    EventStore,
+    NewEvent,
+)
+from tests.conftest import ProvisionedDatabase
+
+
+def _append(db: Database, store: EventStore, stream: str, expected: int | None, *events: NewEvent):
+    with db.write() as session:
+        return store.append(session, stream_id=stream, expected_version=expected, events=events)
+
+
+def _all(db: Database, store: EventStore):
+    with db.read() as session:
+        return store.read_all(session, after=0, limit=100_000)
+
+
+def test_append_assigns_versions_and_dense_positions(database: Database, store: EventStore):
+    first = _append(database, store, "actor-putin", NO_STREAM, NewEvent("A", {"n": 1}))
+    second = _append(
+        database, store, "actor-putin", 0, NewEvent("B", {"n": 2}), NewEvent("C", {"n": 3})
+    )
+    other = _append(database, store, "topic-war", NO_STREAM, NewEvent("D", {"n": 4}))
+
+    assert (first.positions, first.stream_version) == ([1], 0)
+    assert (second.positions, second.stream_version) == ([2, 3], 2)
+    assert other.positions == [4]
+    with database.read() as session:
+        stream = store.read_stream(session, "actor-putin")
+        tail = store.read_stream(session, "actor-putin", from_version=1)
+        assert store.stream_version(session, "actor-putin") == 2
+        assert store.stream_version(session, "actor-nobody") == NO_STREAM
+        assert store.last_position(session) == 4
+    assert [(e.version, e.type, e.data) for e in stream] == [
+        (0, "A", {"n": 1}),
+        (1, "B", {"n": 2}),
+        (2, "C", {"n": 3}),
+    ]
+    assert [e.type for e in tail] == ["B", "C"]
+
+
+def test_stale_expected_version_raises_and_writes_nothing(database: Database, store: EventStore):
+    _append(database, store, "s", NO_STREAM, NewEvent("A", {}))
+    _append(database, store, "s", 0, NewEvent("B", {}))
+
+    with pytest.raises(ConcurrencyError) as raised:
+        _append(database, store, "s", 0, NewEvent("C", {}), NewEvent("D", {}))
+
+    assert (raised.value.expected_version, raised.value.actual_version) == (0, 1)
+    assert [e.type for e in _all(database, store)] == ["A", "B"]
+    with pytest.raises(ConcurrencyError):
+        _append(database, store, "new-stream", 3, NewEvent("E", {}))
+    assert len(_all(database, store)) == 2
+
+
+def test_any_version_appends_at_the_end(database: Database, store: EventStore):
+    _append(database, store, "s", ANY_VERSION, NewEvent("A", {}))
+    result = _append(database, store, "s", ANY_VERSION, NewEvent("B", {}))
+    assert result.stream_version == 1
+
+
+def test_idempotent_reappend_returns_the_original_positions(database: Database, store: EventStore):
+    events = [
+        NewEvent("A", {"quote": "We recognize the sovereignty of Ukraine."}) for _ in range(2)
+    ]
+    original = _append(database, store, "s", NO_STREAM, *events)
+    _append(database, store, "other", NO_STREAM, NewEvent("B", {}))
+
+    retry = _append(database, store, "s", NO_STREAM, *events)
+
+    assert retry.duplicate and not original.duplicate
+    assert retry.positions == original.positions == [1, 2]
+    assert len(_all(database, store)) == 3
+
+
+def test_same_event_id_with_other_content_is_a_conflict(database: Database, store: EventStore):
+    event_id = uuid.uuid4()
+    _append(database, store, "s", NO_STREAM, NewEvent("A", {"stance": "supports"}, event_id))
+
+    with pytest.raises(EventIdConflict):
+        _append(database, store, "s", NO_STREAM, NewEvent("A", {"stance": "opposes"}, event_id))
+    with pytest.raises(EventIdConflict):
+        _append(
+            database, store, "elsewhere", NO_STREAM, NewEvent("A", {"stance": "supports"}, event_id)
+        )
+    with pytest.raises(EventIdConflict):  # half of the batch stored, half not
+        _append(
+            database,
+            store,
+            "s",
+            0,
+            NewEvent("A", {"stance": "supports"}, event_id),
+            NewEvent("B", {}),
+        )
+    assert [e.data for e in _all(database, store)] == [{"stance": "supports"}]
+
+
+def test_an_append_may_not_repeat_an_event_id(database: Database, store: EventStore):
+    event = NewEvent("A", {})
+    with pytest.raises(ValueError):
+        _append(database, store, "s", NO_STREAM, event, event)
+    with pytest.raises(ValueError):
+        _append(database, store, "s", NO_STREAM)
+    assert _all(database, store) == []
+
+
+@pytest.mark.parametrize(
+    "statement",
+    [
+        "UPDATE events SET type = 'Forged'",
+        "DELETE FROM events",
+        "UPDATE events SET data = data WHERE position = 1",
+    ],
+)
+def test_the_database_refuses_update_and_delete(
+    test_db: ProvisionedDatabase, database: Database, store: EventStore, statement: str
+):
+    _append(database, store, "s", NO_STREAM, NewEvent("A", {"n": 1}))
+
+    with pytest.raises(DBAPIError, match="append-only"), test_db.engine.begin() as connection:
+        connection.execute(text(statement))
+
+    assert [(e.type, e.data) for e in _all(database, store)] == [("A", {"n": 1})]
+
+
+def test_postgres_refuses_truncate(make_database):
+    test_db = make_database("postgresql")
+    with pytest.raises(DBAPIError, match="append-only"), test_db.engine.begin() as connection:
+        connection.execute(text("TRUNCATE events"))
+
+
+def test_read_all_pages_in_position_order_and_filters_by_type(
+    database: Database, store: EventStore
+):
+    for n in range(25):
+        _append(
+            database,
+            store,
+            f"s-{n % 3}",
+            ANY_VERSION,
+            NewEvent("Even" if n % 2 == 0 else "Odd", {"n": n}),
+        )
+
+    pages, after = [], 0
+    with database.read() as session:
+        while page := store.read_all(session, after=after, limit=10):
+            pages.append(page)
+            after = page[-1].position
+        odd = store.read_all(session, types=["Odd"], limit=100)
+        none = store.read_all(session, types=["Missing"])
+
+    assert [len(p) for p in pages] == [10, 10, 5]
+    assert [e.data["n"] for p in pages for e in p] == list(range(25))
+    assert [e.position for p in pages for e in p] == list(range(1, 26))
+    assert [e.data["n"] for e in odd] == list(range(1, 25, 2))
+    assert none == []
+
+
+def test_recorded_at_is_utc_and_never_decreases(database: Database, store: EventStore):
+    before = datetime.now(UTC)
+    for _ in range(20):
+        _append(database, store, "s", ANY_VERSION, NewEvent("A", {}))
+    events = _all(database, store)
+
+    times = [e.recorded_at for e in events]
+    assert all(t.utcoffset() == timedelta(0) for t in times)
+    assert times == sorted(times)
+    assert before - timedelta(seconds=1) <= times[0] <= datetime.now(UTC)
+
+
+def test_recorded_at_does_not_run_backwards_when_the_clock_does(
+    test_db: ProvisionedDatabase, database: Database, store: EventStore
+):
+    future = datetime.now(UTC) + timedelta(hours=1)
+    _append(database, store, "s", NO_STREAM, NewEvent("A", {}))
+    # Simulate a clock that was ahead: the triggers forbid editing, so write a row as another
+    # process with a fast clock would have (a fresh table with a copied row is not the same test).
+    with test_db.engine.begin() as connection:
+        connection.execute(
+            text(
+                "INSERT INTO events (position, event_id, stream_id, version, type, schema_version,"
+                " data, metadata, recorded_at) VALUES (2, :id, 's', 1, 'B', 1, '{}', '{}', :at)"
+            ),
+            {
+                "id": uuid.uuid4().hex if test_db.backend == "sqlite" else uuid.uuid4(),
+                "at": future
+                if test_db.backend != "sqlite"
+                else future.replace(tzinfo=None).isoformat(sep=" "),
+            },
+        )
+    third = _append(database, store, "s", 1, NewEvent("C", {}))
+    assert third.recorded_at is not None and third.recorded_at >= future
+
+
+def test_old_schema_versions_are_upcast_on_read(database: Database):
+    old_store = EventStore(UpcasterRegistry())
+    _append(
+        database,
+        old_store,
+        "statement-1",
+        NO_STREAM,
+        NewEvent("StatementRecorded", {"url": "https://example.org/a"}),
+    )
+
+    registry = UpcasterRegistry()
+    registry.register("StatementRecorded", 1, lambda d: {"source": {"url": d.pop("url")}, **d})
+    registry.register("StatementRecorded", 2, lambda d: {**d, "kind": "paraphrase"})
+    new_store = EventStore(registry)
+    with database.write() as session:
+        new_store.append(
+            session,
+            stream_id="statement-2",
+            expected_version=NO_STREAM,
+            events=[
+                NewEvent(
+                    "StatementRecorded",
+                    {"source": {"url": "https://example.org/b"}, "kind": "vote"},
+                )
+            ],
+        )
+
+    with database.read() as session:
+        read = new_store.read_all(session)
+        stream = new_store.read_stream(session, "statement-1")
+        stored = (
+            session.connection()
+            .execute(text("SELECT schema_version, data FROM events ORDER BY position"))
+            .all()
+        )
+    assert [(e.schema_version, e.data) for e in read] == [
+        (3, {"source": {"url": "https://example.org/a"}, "kind": "paraphrase"}),
+        (3, {"source": {"url": "https://example.org/b"}, "kind": "vote"}),
+    ]
+    assert stream[0].data == read[0].data
+    # the stored payloads are untouched: upcasting happens on read only
+    assert [(v, d if isinstance(d, dict) else json.loads(d)) for v, d in stored] == [
+        (1, {"url": "https://example.org/a"}),
+        (3, {"source": {"url": "https://example.org/b"}, "kind": "vote"}),
+    ]
+    with pytest.raises(UpcastError), database.read() as session:  # old code, newer event
+        old_store.read_all(session)
