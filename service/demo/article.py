@@ -11,7 +11,7 @@ holding "up to now" are dated 25 June 2022, the latest dated event it mentions: 
 be older, so no replay shows them before the letter could have reported them.
 """
 
-# ruff: noqa: RUF001 - quotes keep the article's typographic quotation marks, as published.
+
 
 from datetime import UTC, datetime, timedelta, timezone
 

@@ -1,0 +1,50 @@
+"""Projection checkpoints: how far a projection has read, locked while it writes.
+
+The checkpoint row is the projection's write lock: on PostgreSQL ``SELECT ... FOR UPDATE`` makes a
+second projector (another process) wait and then see the advanced position, so two projectors
+never apply the same events; on SQLite the write transaction's ``BEGIN IMMEDIATE`` already
+excludes every other writer.
+"""
+
+from datetime import UTC, datetime
+
+from sqlalchemy import Connection, select, update
+
+from service.store.tables import checkpoints_table as checkpoints
+
+
+def lock(connection: Connection, name: str) -> int:
+    """The checkpoint of ``name``, locked until the transaction ends (created at 0 if new)."""
+    query = select(checkpoints.c.position).where(checkpoints.c.name == name)
+    if connection.dialect.name == "postgresql":
+        query = query.with_for_update()
+    position = connection.execute(query).scalar()
+    if position is not None:
+        return int(position)
+    if connection.dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+
+        connection.execute(
+            insert(checkpoints)
+            .values(name=name, position=0, updated_at=datetime.now(UTC))
+            .on_conflict_do_nothing()
+        )
+    else:
+        connection.execute(
+            checkpoints.insert().values(name=name, position=0, updated_at=datetime.now(UTC))
+        )
+    return int(connection.execute(query).scalar_one())
+
+
+def read(connection: Connection, name: str) -> int:
+    """The checkpoint of ``name`` without locking it; 0 when it was never written."""
+    query = select(checkpoints.c.position).where(checkpoints.c.name == name)
+    return int(connection.execute(query).scalar() or 0)
+
+
+def save(connection: Connection, name: str, position: int) -> None:
+    connection.execute(
+        update(checkpoints)
+        .where(checkpoints.c.name == name)
+        .values(position=position, updated_at=datetime.now(UTC))
+    )

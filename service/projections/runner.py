@@ -1,0 +1,178 @@
+"""The projector: reads the log from its checkpoint and keeps the read models in step.
+
+Each batch is one transaction that applies the events to every read model and moves the
+checkpoint, so a crash at any instant leaves tables and checkpoint consistent, and a restart
+resumes without applying anything twice. The same code serves the in-process catch-up after each
+write, the catch-up loop for events written by other processes, and a rebuild from position 0.
+"""
+
+import json
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Connection, select
+from sqlmodel import Session
+
+from service.db import Database
+from service.projections import checkpoints
+from service.projections.catalog import CatalogProjection
+from service.projections.statements import StatementProjection
+from service.store.event_store import EventStore, RecordedEvent
+from service.store.read_model_tables import ReadModelTables
+
+CHECKPOINT = "read_models"
+
+ChangeHook = Callable[[Connection, Sequence[dict[str, Any]]], None]
+"""Called inside the batch's transaction with the stance changes it caused (the outbox)."""
+
+
+@dataclass(frozen=True)
+class Difference:
+    table: str
+    only_live: int
+    only_rebuilt: int
+    example: str
+
+
+class Projector:
+    """Applies the log to the read models; any number may run, one writes at a time."""
+
+    def __init__(
+        self,
+        database: Database,
+        store: EventStore,
+        *,
+        batch_size: int = 2000,
+        change_hooks: Sequence[ChangeHook] = (),
+    ) -> None:
+        self.database = database
+        self.store = store
+        self.batch_size = batch_size
+        self.change_hooks = list(change_hooks)
+
+    def position(self) -> int:
+        """How far the read models have read the log."""
+        with self.database.read() as session:
+            return checkpoints.read(session.connection(), CHECKPOINT)
+
+    def lag(self) -> int:
+        """Events in the log the read models have not applied yet."""
+        with self.database.read() as session:
+            done = checkpoints.read(session.connection(), CHECKPOINT)
+            return max(0, self.store.last_position(session) - done)
+
+    def catch_up(self, *, max_batches: int | None = None) -> int:
+        """Apply every event not applied yet, a batch per transaction; returns how many."""
+        if self.lag() == 0:
+            return 0
+        applied, batches = 0, 0
+        while max_batches is None or batches < max_batches:
+            with self.database.write() as session:
+                count = self._apply_next_batch(session, ReadModelTables.live())
+            if count == 0:
+                break
+            applied += count
+            batches += 1
+        return applied
+
+    def _apply_next_batch(self, session: Session, tables: ReadModelTables) -> int:
+        connection = session.connection()
+        position = checkpoints.lock(connection, CHECKPOINT)
+        events = self._read(session, after=position)
+        if not events:
+            return 0
+        self._apply(connection, tables, events, hooks=self.change_hooks)
+        checkpoints.save(connection, CHECKPOINT, events[-1].position)
+        return len(events)
+
+    def _read(
+        self, session: Session, *, after: int, until: int | None = None
+    ) -> list[RecordedEvent]:
+        limit = self.batch_size if until is None else max(0, min(self.batch_size, until - after))
+        return self.store.read_all(session, after=after, limit=limit) if limit else []
+
+    def _apply(
+        self,
+        connection: Connection,
+        tables: ReadModelTables,
+        events: Sequence[RecordedEvent],
+        *,
+        hooks: Sequence[ChangeHook],
+    ) -> None:
+        CatalogProjection(tables).apply(connection, events)
+        changes = StatementProjection(tables).apply(connection, events)
+        if changes:
+            for hook in hooks:
+                hook(connection, changes)
+
+    def rebuild(self) -> int:
+        """Empty the read models and replay the whole log into them, in one transaction.
+
+        Readers keep seeing the old tables until the commit, never a half-built matrix. Webhook
+        hooks are not called: a rebuild recomputes history, it does not announce it again.
+        """
+        tables = ReadModelTables.live()
+        applied = 0
+        with self.database.write() as session:
+            connection = session.connection()
+            checkpoints.lock(connection, CHECKPOINT)
+            for table in reversed(tables.all()):
+                connection.execute(table.delete())
+            position = 0
+            while events := self._read(session, after=position):
+                self._apply(connection, tables, events, hooks=())
+                position = events[-1].position
+                applied += len(events)
+            checkpoints.save(connection, CHECKPOINT, position)
+        return applied
+
+    def verify(self) -> list[Difference]:
+        """Rebuild into scratch tables up to the live checkpoint and compare with the live tables.
+
+        Runs in one transaction holding the checkpoint, so no projector moves the live tables
+        while they are compared; the scratch tables are temporary and vanish with the session.
+        """
+        live = ReadModelTables.live()
+        with self.database.write() as session:
+            connection = session.connection()
+            until = checkpoints.lock(connection, CHECKPOINT)
+            scratch = ReadModelTables.scratch(connection)
+            position = 0
+            while position < until and (events := self._read(session, after=position, until=until)):
+                self._apply(connection, scratch, events, hooks=())
+                position = events[-1].position
+            differences = [
+                difference
+                for live_table, scratch_table in zip(live.all(), scratch.all(), strict=True)
+                if (difference := _compare(connection, live_table, scratch_table)) is not None
+            ]
+            for table in scratch.all():
+                table.drop(connection)
+            session.rollback()
+        return differences
+
+
+def _compare(connection: Connection, live: Any, scratch: Any) -> Difference | None:
+    columns = [c.name for c in live.columns]
+    keys = [live.c[c.name] for c in live.primary_key.columns]
+
+    def rows(table: Any) -> set[tuple[Any, ...]]:
+        query = select(*[table.c[name] for name in columns]).order_by(
+            *[table.c[k.name] for k in keys]
+        )
+        return {tuple(_normal(v) for v in row) for row in connection.execute(query)}
+
+    live_rows, rebuilt_rows = rows(live), rows(scratch)
+    if live_rows == rebuilt_rows:
+        return None
+    only_live, only_rebuilt = live_rows - rebuilt_rows, rebuilt_rows - live_rows
+    example = repr(sorted(only_live, key=repr)[:1] or sorted(only_rebuilt, key=repr)[:1])
+    return Difference(live.name, len(only_live), len(only_rebuilt), example)
+
+
+def _normal(value: Any) -> Any:
+    """Hashable, comparable form of a column value (JSON columns come back as dicts)."""
+    if isinstance(value, dict | list):
+        return json.dumps(value, sort_keys=True)
+    return value

@@ -1,0 +1,240 @@
+"""The read side: current stances, replay as of a valid time and as known at a transaction time.
+
+Every answer is one indexed query on the read models, never a walk over the log. Current stances
+come from ``current_stances``. A replay asks, per (actor, topic) pair, for the counting statement
+version believed at ``known_at`` with the greatest ``stated_at`` not after ``as_of``: one backward
+scan of the partial index ``ix_statement_versions_stance_rule`` per pair.
+"""
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import Connection, bindparam, select, text
+from sqlalchemy.types import Uuid
+
+from service.domain.stances import Stance, is_flip
+from service.store.read_model_tables import ReadModelTables
+from service.store.types import UTCDateTime
+
+_T = ReadModelTables.live()
+
+
+@dataclass(frozen=True)
+class StatementRef:
+    """The statement a stance rests on, with enough to cite it."""
+
+    statement_id: uuid.UUID
+    quote: str
+    stated_at: datetime
+    kind: str
+    source: dict[str, Any]
+    status: str
+
+
+@dataclass(frozen=True)
+class StanceView:
+    actor_id: str
+    topic_id: str
+    stance: str
+    score: int
+    since: datetime
+    previous_stance: str | None
+    flip: bool
+    statement: StatementRef
+
+
+@dataclass(frozen=True)
+class StanceChangeView:
+    position: int
+    actor_id: str
+    topic_id: str
+    from_stance: str | None
+    to_stance: str | None
+    flip: bool
+    statement_id: uuid.UUID | None
+    previous_statement_id: uuid.UUID | None
+    since: datetime | None
+    event_type: str
+    recorded_at: datetime
+
+
+_VERSION_COLUMNS = (
+    "v.actor_id, v.topic_id, v.stance, v.score, v.stated_at, v.statement_id, v.quote, v.kind, "
+    "v.source, v.status, v.recorded_position"
+)
+_BELIEVED_AT = (
+    "{a}.known_from <= :known_at AND ({a}.known_until IS NULL OR {a}.known_until > :known_at)"
+)
+_OPEN = "{a}.known_until IS NULL"
+
+
+def _replay_sql(*, known_at_given: bool, actor_filter: bool, topic_filter: bool) -> str:
+    believed = _BELIEVED_AT if known_at_given else _OPEN
+    filters = []
+    if actor_filter:
+        filters.append("p.actor_id IN :actor_ids")
+    if topic_filter:
+        filters.append("p.topic_id IN :topic_ids")
+    where = f"WHERE {' AND '.join(filters)}" if filters else ""
+    return f"""
+        SELECT {_VERSION_COLUMNS},
+          (SELECT w.stance FROM statement_versions w
+            WHERE w.actor_id = v.actor_id AND w.topic_id = v.topic_id AND w.counts
+              AND {believed.format(a="w")}
+              AND (w.stated_at < v.stated_at
+                   OR (w.stated_at = v.stated_at AND w.recorded_position < v.recorded_position))
+              AND w.stance <> v.stance
+            ORDER BY w.stated_at DESC, w.recorded_position DESC LIMIT 1) AS previous_stance
+        FROM (
+          SELECT (SELECT u.caused_by_position FROM statement_versions u
+                   WHERE u.actor_id = p.actor_id AND u.topic_id = p.topic_id AND u.counts
+                     AND u.stated_at <= :as_of AND {believed.format(a="u")}
+                   ORDER BY u.stated_at DESC, u.recorded_position DESC LIMIT 1) AS chosen
+          FROM stance_pairs p {where}
+        ) best
+        JOIN statement_versions v ON v.caused_by_position = best.chosen
+        ORDER BY v.actor_id, v.topic_id
+    """
+
+
+_END_OF_TIME = datetime(9999, 12, 31, tzinfo=UTC)
+
+
+def stances(
+    connection: Connection,
+    *,
+    as_of: datetime | None = None,
+    known_at: datetime | None = None,
+    actor_ids: Sequence[str] | None = None,
+    topic_ids: Sequence[str] | None = None,
+) -> list[StanceView]:
+    """The stance matrix as of valid time ``as_of`` as known at ``known_at`` (None: now)."""
+    if as_of is None and known_at is None:
+        return current_stances(connection, actor_ids=actor_ids, topic_ids=topic_ids)
+    sql = text(
+        _replay_sql(
+            known_at_given=known_at is not None,
+            actor_filter=actor_ids is not None,
+            topic_filter=topic_ids is not None,
+        )
+    )
+    params: dict[str, Any] = {"as_of": as_of or _END_OF_TIME}
+    sql = sql.bindparams(bindparam("as_of", type_=UTCDateTime()))
+    if known_at is not None:
+        sql = sql.bindparams(bindparam("known_at", type_=UTCDateTime()))
+        params["known_at"] = known_at
+    if actor_ids is not None:
+        sql = sql.bindparams(bindparam("actor_ids", expanding=True))
+        params["actor_ids"] = list(actor_ids) or [""]
+    if topic_ids is not None:
+        sql = sql.bindparams(bindparam("topic_ids", expanding=True))
+        params["topic_ids"] = list(topic_ids) or [""]
+    sql = sql.columns(
+        stated_at=UTCDateTime(), statement_id=Uuid(), source=_T.statement_versions.c.source.type
+    )
+    return [_replayed(row) for row in connection.execute(sql, params)]
+
+
+def _replayed(row: Any) -> StanceView:
+    previous = row.previous_stance
+    return StanceView(
+        actor_id=row.actor_id,
+        topic_id=row.topic_id,
+        stance=row.stance,
+        score=row.score,
+        since=row.stated_at,
+        previous_stance=previous,
+        flip=is_flip(None if previous is None else Stance(previous), Stance(row.stance)),
+        statement=StatementRef(
+            row.statement_id, row.quote, row.stated_at, row.kind, row.source, row.status
+        ),
+    )
+
+
+def current_stances(
+    connection: Connection,
+    *,
+    actor_ids: Sequence[str] | None = None,
+    topic_ids: Sequence[str] | None = None,
+) -> list[StanceView]:
+    """Stances as known now, from the ``current_stances`` read model."""
+    current, versions = _T.current_stances, _T.statement_versions
+    query = (
+        select(
+            current,
+            versions.c.quote,
+            versions.c.stated_at,
+            versions.c.kind,
+            versions.c.source,
+            versions.c.status,
+        )
+        .join(
+            versions,
+            (versions.c.statement_id == current.c.statement_id)
+            & versions.c.known_until_position.is_(None),
+        )
+        .order_by(current.c.actor_id, current.c.topic_id)
+    )
+    if actor_ids is not None:
+        query = query.where(current.c.actor_id.in_(list(actor_ids)))
+    if topic_ids is not None:
+        query = query.where(current.c.topic_id.in_(list(topic_ids)))
+    return [
+        StanceView(
+            actor_id=row.actor_id,
+            topic_id=row.topic_id,
+            stance=row.stance,
+            score=row.score,
+            since=row.since,
+            previous_stance=row.previous_stance,
+            flip=row.flip,
+            statement=StatementRef(
+                row.statement_id, row.quote, row.stated_at, row.kind, row.source, row.status
+            ),
+        )
+        for row in connection.execute(query)
+    ]
+
+
+def stance(
+    connection: Connection,
+    actor_id: str,
+    topic_id: str,
+    *,
+    as_of: datetime | None = None,
+    known_at: datetime | None = None,
+) -> StanceView | None:
+    """One actor's stance on one topic, with the statement behind it; None: no stance."""
+    found = stances(
+        connection, as_of=as_of, known_at=known_at, actor_ids=[actor_id], topic_ids=[topic_id]
+    )
+    return found[0] if found else None
+
+
+def stance_history(connection: Connection, actor_id: str, topic_id: str) -> list[StanceChangeView]:
+    """Every change of the current stance of (actor, topic), oldest first."""
+    changes = _T.stance_changes
+    query = (
+        select(changes)
+        .where(changes.c.actor_id == actor_id, changes.c.topic_id == topic_id)
+        .order_by(changes.c.position)
+    )
+    return [
+        StanceChangeView(
+            position=row.position,
+            actor_id=row.actor_id,
+            topic_id=row.topic_id,
+            from_stance=row.from_stance,
+            to_stance=row.to_stance,
+            flip=row.flip,
+            statement_id=row.statement_id,
+            previous_statement_id=row.previous_statement_id,
+            since=row.since,
+            event_type=row.event_type,
+            recorded_at=row.recorded_at,
+        )
+        for row in connection.execute(query)
+    ]

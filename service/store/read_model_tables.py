@@ -1,0 +1,200 @@
+"""Tables of the read models: projections of the log, rebuilt from it at will.
+
+Unlike ``events`` these tables are ordinary mutable tables: the projector owns them, and
+``stance projections rebuild`` can empty and refill them from the log at any time.
+"""
+
+import uuid
+from dataclasses import dataclass, fields
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Column, Connection, Index, MetaData, String, Table, text
+from sqlmodel import Field, SQLModel
+
+from service.store.types import UTCDateTime, json_type, position_type
+
+
+class ActorRow(SQLModel, table=True):
+    """The actor catalog as it stands now."""
+
+    __tablename__ = "actors"
+
+    actor_id: str = Field(sa_type=String(64), primary_key=True)
+    name: str = Field(sa_type=String(200))
+    kind: str = Field(sa_type=String(20))
+    country: str | None = Field(default=None, sa_type=String(2))
+    role: str | None = Field(default=None, sa_type=String(200))
+    aliases: list[str] = Field(sa_column=Column("aliases", json_type(), nullable=False))
+    wikidata_id: str | None = Field(default=None, sa_type=String(20))
+    registered_at: datetime = Field(sa_type=UTCDateTime())
+    updated_position: int = Field(sa_type=position_type())
+
+
+class TopicRow(SQLModel, table=True):
+    """The topic catalog as it stands now."""
+
+    __tablename__ = "topics"
+
+    topic_id: str = Field(sa_type=String(64), primary_key=True)
+    title: str = Field(sa_type=String(200))
+    proposition: str = Field(sa_type=String(500))
+    keywords: list[str] = Field(sa_column=Column("keywords", json_type(), nullable=False))
+    cues: dict[str, Any] = Field(sa_column=Column("cues", json_type(), nullable=False))
+    defined_at: datetime = Field(sa_type=UTCDateTime())
+    updated_position: int = Field(sa_type=position_type())
+
+
+class StatementVersionRow(SQLModel, table=True):
+    """Each version of each statement, with the transaction-time range in which it was believed.
+
+    A version is open (``known_until`` is null) until the next event of its statement closes it.
+    The open version of a statement is its current state; ``counts`` says whether it takes part in
+    the stance rule (accepted, not rejected, not retracted). The partial index answers "the
+    counting statement on (actor, topic) with the greatest stated_at not after V, as known at K"
+    with one backward index scan per pair, reading no table rows. Each event creates at most one
+    version, so ``caused_by_position`` names a version on its own.
+    """
+
+    __tablename__ = "statement_versions"
+    __table_args__ = (
+        Index(
+            "ix_statement_versions_stance_rule",
+            "actor_id",
+            "topic_id",
+            "stated_at",
+            "recorded_position",
+            "known_from",
+            "known_until",
+            "stance",
+            "caused_by_position",
+            sqlite_where=text("counts"),
+            postgresql_where=text("counts"),
+        ),
+        Index(
+            "ix_statement_versions_open",
+            "statement_id",
+            unique=True,
+            sqlite_where=text("known_until_position IS NULL"),
+            postgresql_where=text("known_until_position IS NULL"),
+        ),
+        Index("ix_statement_versions_listing", "actor_id", "topic_id", "stated_at"),
+        Index("ix_statement_versions_caused_by", "caused_by_position", unique=True),
+    )
+
+    statement_id: uuid.UUID = Field(primary_key=True)
+    version_no: int = Field(primary_key=True)
+    actor_id: str = Field(sa_type=String(64))
+    topic_id: str = Field(sa_type=String(64))
+    stance: str = Field(sa_type=String(20))
+    score: int
+    quote: str
+    stated_at: datetime = Field(sa_type=UTCDateTime())
+    kind: str = Field(sa_type=String(20))
+    source: dict[str, Any] = Field(sa_column=Column("source", json_type(), nullable=False))
+    confidence: float
+    method: str = Field(sa_type=String(20))
+    status: str = Field(sa_type=String(20))
+    counts: bool
+    reason: str | None = None
+    recorded_position: int = Field(sa_type=position_type())
+    recorded_at: datetime = Field(sa_type=UTCDateTime())
+    caused_by_position: int = Field(sa_type=position_type())
+    caused_by_type: str = Field(sa_type=String(40))
+    known_from: datetime = Field(sa_type=UTCDateTime())
+    known_until: datetime | None = Field(default=None, sa_type=UTCDateTime())
+    known_until_position: int | None = Field(default=None, sa_type=position_type())
+
+
+class StancePairRow(SQLModel, table=True):
+    """Every (actor, topic) that ever had a statement: the rows of the replay matrix."""
+
+    __tablename__ = "stance_pairs"
+
+    actor_id: str = Field(sa_type=String(64), primary_key=True)
+    topic_id: str = Field(sa_type=String(64), primary_key=True)
+
+
+class CurrentStanceRow(SQLModel, table=True):
+    """The stance of each (actor, topic) as known now; no row where there is no stance."""
+
+    __tablename__ = "current_stances"
+    __table_args__ = (Index("ix_current_stances_topic", "topic_id", "actor_id"),)
+
+    actor_id: str = Field(sa_type=String(64), primary_key=True)
+    topic_id: str = Field(sa_type=String(64), primary_key=True)
+    stance: str = Field(sa_type=String(20))
+    score: int
+    since: datetime = Field(sa_type=UTCDateTime())
+    statement_id: uuid.UUID
+    previous_stance: str | None = Field(default=None, sa_type=String(20))
+    flip: bool
+    changed_position: int = Field(sa_type=position_type())
+    updated_position: int = Field(sa_type=position_type())
+
+
+class StanceChangeRow(SQLModel, table=True):
+    """Each change of a current stance label, and the event that caused it."""
+
+    __tablename__ = "stance_changes"
+    __table_args__ = (Index("ix_stance_changes_pair", "actor_id", "topic_id", "position"),)
+
+    position: int = Field(sa_type=position_type(), primary_key=True)
+    actor_id: str = Field(sa_type=String(64), primary_key=True)
+    topic_id: str = Field(sa_type=String(64), primary_key=True)
+    from_stance: str | None = Field(default=None, sa_type=String(20))
+    to_stance: str | None = Field(default=None, sa_type=String(20))
+    flip: bool
+    statement_id: uuid.UUID | None = None
+    previous_statement_id: uuid.UUID | None = None
+    since: datetime | None = Field(default=None, sa_type=UTCDateTime())
+    event_type: str = Field(sa_type=String(40))
+    event_id: uuid.UUID
+    recorded_at: datetime = Field(sa_type=UTCDateTime())
+
+
+@dataclass(frozen=True)
+class ReadModelTables:
+    """The read-model tables a projection writes to: the live ones, or scratch copies.
+
+    ``stance projections verify`` rebuilds into temporary copies and compares them with the live
+    tables, so projection code never names a table directly.
+    """
+
+    actors: Table
+    topics: Table
+    statement_versions: Table
+    stance_pairs: Table
+    current_stances: Table
+    stance_changes: Table
+
+    @classmethod
+    def live(cls) -> "ReadModelTables":
+        return cls(
+            actors=ActorRow.__table__,  # type: ignore[attr-defined]
+            topics=TopicRow.__table__,  # type: ignore[attr-defined]
+            statement_versions=StatementVersionRow.__table__,  # type: ignore[attr-defined]
+            stance_pairs=StancePairRow.__table__,  # type: ignore[attr-defined]
+            current_stances=CurrentStanceRow.__table__,  # type: ignore[attr-defined]
+            stance_changes=StanceChangeRow.__table__,  # type: ignore[attr-defined]
+        )
+
+    def all(self) -> list[Table]:
+        return [getattr(self, f.name) for f in fields(self)]
+
+    @classmethod
+    def scratch(cls, connection: Connection) -> "ReadModelTables":
+        """Temporary copies (same columns and keys, no secondary indexes), gone at disconnect."""
+        metadata = MetaData()
+        copies = {}
+        for f in fields(cls):
+            live: Table = getattr(cls.live(), f.name)
+            columns = [
+                Column(c.name, c.type, primary_key=c.primary_key, nullable=c.nullable)
+                for c in live.columns
+            ]
+            copies[f.name] = Table(
+                f"scratch_{live.name}", metadata, *columns, prefixes=["TEMPORARY"]
+            )
+        metadata.create_all(connection)
+        return cls(**copies)

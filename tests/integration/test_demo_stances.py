@@ -1,0 +1,79 @@
+"""The demo data set through the real write side and projections, on SQLite and PostgreSQL."""
+
+from datetime import UTC, datetime
+
+from service.db import Database
+from service.demo.loader import load_demo
+from service.queries import current_stances, stance, stance_history, stances
+from tests.integration.helpers import services_for
+
+JAN_1_2022 = datetime(2022, 1, 1, 23, 59, 59, tzinfo=UTC)
+
+
+def _matrix(database: Database, **when) -> dict[tuple[str, str], str]:
+    with database.read() as session:
+        return {(s.actor_id, s.topic_id): s.stance for s in stances(session.connection(), **when)}
+
+
+def test_demo_stances_before_and_after_the_corrections(database: Database):
+    services = services_for(database)
+    report = load_demo(services.bus)
+    assert report.appended > 30 and report.already_stored == 0
+    assert report.article_known_at is not None and report.corrected_at is not None
+    assert report.article_known_at < report.corrected_at
+
+    now = _matrix(database)
+    assert now[("lukashenko", "war-justified")] == "supports"
+    assert now[("kamilov", "ukraine-sovereignty")] == "supports"
+    assert ("mirziyoyev", "ukraine-sovereignty") not in now
+
+    as_published = _matrix(database, known_at=report.article_known_at)
+    assert as_published[("mirziyoyev", "ukraine-sovereignty")] == "supports"
+    assert ("kamilov", "ukraine-sovereignty") not in as_published
+
+    with database.read() as session:
+        last = services.store.read_all(session, after=services.store.last_position(session) - 1)
+    corrected = _matrix(database, known_at=last[0].recorded_at)
+    assert ("mirziyoyev", "ukraine-sovereignty") not in corrected
+    assert corrected[("kamilov", "ukraine-sovereignty")] == "supports"
+
+
+def test_replay_as_of_a_date_hides_what_was_said_later(database: Database):
+    services = services_for(database)
+    load_demo(services.bus)
+    with database.read() as session:
+        connection = session.connection()
+        early = stances(connection, as_of=JAN_1_2022)
+        all_now = current_stances(connection)
+    assert all(s.since <= JAN_1_2022 for s in early)
+    assert ("lukashenko", "war-justified") not in {(s.actor_id, s.topic_id) for s in early}
+    assert any(s.since > JAN_1_2022 for s in all_now)
+
+
+def test_one_stance_carries_the_statement_behind_it(database: Database):
+    services = services_for(database)
+    load_demo(services.bus)
+    with database.read() as session:
+        found = stance(session.connection(), "kamilov", "ukraine-sovereignty")
+        history = stance_history(session.connection(), "kamilov", "ukraine-sovereignty")
+        moved = stance_history(session.connection(), "mirziyoyev", "ukraine-sovereignty")
+    assert found is not None and found.stance == "supports"
+    assert found.statement.stated_at == datetime(2022, 3, 17, tzinfo=UTC)
+    assert "sovereignty" in found.statement.quote
+    assert found.statement.source["url"].startswith("https://")
+    assert [(c.from_stance, c.to_stance) for c in history] == [(None, "supports")]
+    assert [(c.from_stance, c.to_stance) for c in moved] == [(None, "supports"), ("supports", None)]
+    assert moved[-1].event_type == "StatementCorrected"
+
+
+def test_loading_the_demo_twice_appends_nothing(database: Database):
+    services = services_for(database)
+    load_demo(services.bus)
+    with database.read() as session:
+        before = services.store.last_position(session)
+    again = load_demo(services.bus)
+    with database.read() as session:
+        after = services.store.last_position(session)
+    assert again.appended == 0 and again.already_stored > 30
+    assert after == before
+    assert services.projector.verify() == []
