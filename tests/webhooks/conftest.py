@@ -1,0 +1,127 @@
+"""Fixtures for the webhook and outbound-HTTP tests: real HTTP servers on 127.0.0.1, fake DNS.
+
+Async tests run on asyncio through anyio's pytest plugin (``pytest.mark.anyio``), the loop the
+service runs on.
+"""
+
+import ipaddress
+import socket
+import ssl
+from collections.abc import Iterable, Iterator
+
+import httpcore
+import pytest
+import trustme
+from pytest_httpserver import HTTPServer
+
+from service.net.url_guard import IPAddress, is_public_address
+
+LOOPBACK_V4 = ipaddress.IPv4Network("127.0.0.0/8")
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    return "asyncio"
+
+
+@pytest.fixture(scope="session")
+def _plain_server() -> Iterator[HTTPServer]:
+    server = HTTPServer(host="127.0.0.1", port=0, threaded=True)
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def receiver(_plain_server: HTTPServer) -> Iterator[HTTPServer]:
+    """A threaded HTTP server on 127.0.0.1 (so a slow handler blocks nothing), clean per test."""
+    _plain_server.clear()
+    yield _plain_server
+    _plain_server.clear()
+
+
+@pytest.fixture(scope="session")
+def certificate_authority() -> trustme.CA:
+    return trustme.CA()
+
+
+@pytest.fixture(scope="session")
+def _tls_server(certificate_authority: trustme.CA) -> Iterator[HTTPServer]:
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    certificate_authority.issue_cert("receiver.test").configure_cert(context)
+    server = HTTPServer(host="127.0.0.1", port=0, ssl_context=context, threaded=True)
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def tls_receiver(_tls_server: HTTPServer) -> Iterator[HTTPServer]:
+    """An HTTPS server on 127.0.0.1 whose certificate names only ``receiver.test``."""
+    _tls_server.clear()
+    yield _tls_server
+    _tls_server.clear()
+
+
+@pytest.fixture
+def client_tls(certificate_authority: trustme.CA) -> ssl.SSLContext:
+    """A client context that trusts only the test CA."""
+    context = ssl.create_default_context()
+    certificate_authority.configure_trust(context)
+    return context
+
+
+@pytest.fixture
+def closed_port() -> int:
+    """A port on 127.0.0.1 that nothing listens on (bound, then released)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def loopback_counts_as_public(address: IPAddress) -> bool:
+    """The guard's rule, except that 127.0.0.0/8 stands in for "the public internet" in tests."""
+    return address in LOOPBACK_V4 or is_public_address(address)
+
+
+class FakeDns:
+    """A resolver with scripted answers; a list of answers per name is served one per lookup."""
+
+    def __init__(self, answers: dict[str, list[str] | list[list[str]]]) -> None:
+        self._answers = answers
+        self.lookups: list[str] = []
+
+    async def __call__(self, host: str, port: int) -> list[str]:
+        self.lookups.append(host)
+        try:
+            answer = self._answers[host]
+        except KeyError:
+            raise socket.gaierror(socket.EAI_NONAME, f"{host} not found") from None
+        if answer and isinstance(answer[0], list):
+            index = min(self.lookups.count(host), len(answer)) - 1
+            return list(answer[index])
+        return list(answer)  # type: ignore[arg-type]
+
+
+class RecordingConnector(httpcore.AsyncNetworkBackend):
+    """Opens real sockets and remembers where to: proof of what was (not) connected."""
+
+    def __init__(self) -> None:
+        self.connected: list[tuple[str, int]] = []
+        self._real = httpcore.AnyIOBackend()
+
+    async def connect_tcp(
+        self,
+        host: str,
+        port: int,
+        timeout: float | None = None,
+        local_address: str | None = None,
+        socket_options: Iterable[httpcore.SOCKET_OPTION] | None = None,
+    ) -> httpcore.AsyncNetworkStream:
+        self.connected.append((host, port))
+        return await self._real.connect_tcp(
+            host, port, timeout=timeout, local_address=local_address, socket_options=socket_options
+        )
+
+    async def sleep(self, seconds: float) -> None:
+        await self._real.sleep(seconds)
