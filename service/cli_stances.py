@@ -6,6 +6,7 @@ import typer
 
 from service.config import get_settings
 from service.demo.loader import load_demo
+from service.projections.loop import CatchUpLoop
 from service.queries import StanceView, stances
 from service.store import migrate as migrations
 from service.wiring import Services, build_services
@@ -115,6 +116,24 @@ def rebuild() -> None:
     finally:
         services.close()
     typer.echo(f"rebuilt the read models from {applied} events in {seconds:.2f} s")
+
+
+@projections_app.command("catch-up")
+def catch_up(
+    follow: bool = typer.Option(
+        False, "--follow", help="Keep running, applying new events as they are appended."
+    ),
+    poll_seconds: float = typer.Option(1.0, "--poll-seconds", min=0.05),
+) -> None:
+    """Apply the events the read models have not seen yet (and, with --follow, keep doing so)."""
+    services = _services()
+    try:
+        applied = services.projector.catch_up()
+        typer.echo(f"applied {applied} events; read models at {services.projector.position()}")
+        if follow:
+            CatchUpLoop(services.projector, poll_seconds=poll_seconds).run_until_stopped()
+    finally:
+        services.close()
 
 
 @projections_app.command("verify")

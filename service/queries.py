@@ -84,19 +84,19 @@ def _replay_sql(*, known_at_given: bool, actor_filter: bool, topic_filter: bool)
           (SELECT w.stance FROM statement_versions w
             WHERE w.actor_id = v.actor_id AND w.topic_id = v.topic_id AND w.counts
               AND {believed.format(a="w")}
-              AND (w.stated_at < v.stated_at
-                   OR (w.stated_at = v.stated_at AND w.recorded_position < v.recorded_position))
+              AND (w.stated_at, w.recorded_position) < (v.stated_at, v.recorded_position)
               AND w.stance <> v.stance
             ORDER BY w.stated_at DESC, w.recorded_position DESC LIMIT 1) AS previous_stance
         FROM (
-          SELECT (SELECT u.caused_by_position FROM statement_versions u
+          SELECT p.actor_id, p.topic_id,
+                 (SELECT u.caused_by_position FROM statement_versions u
                    WHERE u.actor_id = p.actor_id AND u.topic_id = p.topic_id AND u.counts
                      AND u.stated_at <= :as_of AND {believed.format(a="u")}
                    ORDER BY u.stated_at DESC, u.recorded_position DESC LIMIT 1) AS chosen
           FROM stance_pairs p {where}
         ) best
         JOIN statement_versions v ON v.caused_by_position = best.chosen
-        ORDER BY v.actor_id, v.topic_id
+        ORDER BY best.actor_id, best.topic_id
     """
 
 

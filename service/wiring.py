@@ -26,7 +26,7 @@ def build_services(settings: Settings, database: Database | None = None) -> Serv
     """Wire store, projector and command bus; every write is followed by a projector catch-up."""
     database = database or Database.from_settings(settings)
     store = new_store()
-    projector = Projector(database, store)
+    projector = Projector(database, store, batch_size=settings.projector_batch_size)
     bus = CommandBus(
         database=database,
         context=HandlerContext(store=store, min_confidence=settings.min_confidence),

@@ -27,6 +27,18 @@ ChangeHook = Callable[[Connection, Sequence[dict[str, Any]]], None]
 """Called inside the batch's transaction with the stance changes it caused (the outbox)."""
 
 
+_REPLAY_BATCH = 20_000
+"""Events per read during a rebuild or verify: one transaction, so the batch only bounds memory."""
+
+
+class _Projections:
+    """The projections of one transaction; what they loaded stays valid until it ends."""
+
+    def __init__(self, tables: ReadModelTables) -> None:
+        self.catalog = CatalogProjection(tables)
+        self.statements = StatementProjection(tables)
+
+
 @dataclass(frozen=True)
 class Difference:
     table: str
@@ -82,26 +94,32 @@ class Projector:
         events = self._read(session, after=position)
         if not events:
             return 0
-        self._apply(connection, tables, events, hooks=self.change_hooks)
+        self._apply(connection, _Projections(tables), events, hooks=self.change_hooks)
         checkpoints.save(connection, CHECKPOINT, events[-1].position)
         return len(events)
 
     def _read(
-        self, session: Session, *, after: int, until: int | None = None
+        self,
+        session: Session,
+        *,
+        after: int,
+        until: int | None = None,
+        limit: int | None = None,
     ) -> list[RecordedEvent]:
-        limit = self.batch_size if until is None else max(0, min(self.batch_size, until - after))
+        limit = limit or self.batch_size
+        limit = limit if until is None else max(0, min(limit, until - after))
         return self.store.read_all(session, after=after, limit=limit) if limit else []
 
     def _apply(
         self,
         connection: Connection,
-        tables: ReadModelTables,
+        projections: "_Projections",
         events: Sequence[RecordedEvent],
         *,
         hooks: Sequence[ChangeHook],
     ) -> None:
-        CatalogProjection(tables).apply(connection, events)
-        changes = StatementProjection(tables).apply(connection, events)
+        projections.catalog.apply(connection, events)
+        changes = projections.statements.apply(connection, events)
         if changes:
             for hook in hooks:
                 hook(connection, changes)
@@ -113,6 +131,7 @@ class Projector:
         hooks are not called: a rebuild recomputes history, it does not announce it again.
         """
         tables = ReadModelTables.live()
+        projections = _Projections(tables)
         applied = 0
         with self.database.write() as session:
             connection = session.connection()
@@ -120,8 +139,8 @@ class Projector:
             for table in reversed(tables.all()):
                 connection.execute(table.delete())
             position = 0
-            while events := self._read(session, after=position):
-                self._apply(connection, tables, events, hooks=())
+            while events := self._read(session, after=position, limit=_REPLAY_BATCH):
+                self._apply(connection, projections, events, hooks=())
                 position = events[-1].position
                 applied += len(events)
             checkpoints.save(connection, CHECKPOINT, position)
@@ -138,9 +157,12 @@ class Projector:
             connection = session.connection()
             until = checkpoints.lock(connection, CHECKPOINT)
             scratch = ReadModelTables.scratch(connection)
+            projections = _Projections(scratch)
             position = 0
-            while position < until and (events := self._read(session, after=position, until=until)):
-                self._apply(connection, scratch, events, hooks=())
+            while position < until and (
+                events := self._read(session, after=position, until=until, limit=_REPLAY_BATCH)
+            ):
+                self._apply(connection, projections, events, hooks=())
                 position = events[-1].position
             differences = [
                 difference

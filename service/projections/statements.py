@@ -1,24 +1,27 @@
 """The statement and stance read models, applied a batch of events at a time.
 
-A batch loads what its events touch (the open version of each statement, the counting statements
-and current stance of each (actor, topic)), applies the events one by one in memory, then writes
-the result with a handful of bulk statements. Stance changes are decided per event, so the same
-log gives the same ``stance_changes`` whatever the batch boundaries: incremental updating and a
-rebuild cannot disagree.
+The projection loads what events touch (the open version of each statement; the counting
+statements and current stance of each (actor, topic)), applies the events one by one in memory,
+and writes the result with a few bulk statements. What it loaded stays valid for as long as the
+transaction lasts (nothing else writes these tables meanwhile: the projector holds the checkpoint),
+so a rebuild, one long transaction, never reads back what it wrote.
 
-Payloads are read as the JSON the domain encodes (``service.domain.events``); going through the
-dataclasses would cost more than the rest of the projection together.
+Stance changes are decided per event, so the same log gives the same ``stance_changes`` whatever
+the batch boundaries: incremental updating and a rebuild cannot disagree. Payloads are read as
+the JSON the domain encodes (``service.domain.events``): building the dataclasses would cost more
+than the rest of the projection together.
 """
 
 import uuid
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, and_, bindparam, select, tuple_, update
+from sqlalchemy import Connection, select, tuple_
 
 from service.domain.stances import Stance, is_flip
+from service.projections import bulk
+from service.projections.pairs import Pair, PairState
 from service.store.event_store import RecordedEvent
 from service.store.read_model_tables import ReadModelTables
 
@@ -32,24 +35,11 @@ STATEMENT_EVENTS = frozenset(
     }
 )
 _SCORES = {stance.value: stance.score for stance in Stance}
+_FLIPS = {(a.value, b.value): is_flip(a, b) for a in Stance for b in Stance}
 _CHUNK = 400
-
-Pair = tuple[str, str]
-Candidate = tuple[datetime, int, str]  # stated_at, recorded_position, stance
-
-
-@dataclass
-class _Batch:
-    """What one batch has loaded and changed; thrown away when the batch is written."""
-
-    open_versions: dict[uuid.UUID, dict[str, Any]] = field(default_factory=dict)
-    inserted: dict[tuple[uuid.UUID, int], dict[str, Any]] = field(default_factory=dict)
-    closed: list[dict[str, Any]] = field(default_factory=list)
-    candidates: dict[Pair, dict[uuid.UUID, Candidate]] = field(default_factory=dict)
-    current: dict[Pair, dict[str, Any] | None] = field(default_factory=dict)
-    current_dirty: set[Pair] = field(default_factory=set)
-    changes: list[dict[str, Any]] = field(default_factory=list)
-    new_pairs: set[Pair] = field(default_factory=set)
+_CLOSE_COLUMNS = ("known_until", "known_until_position")
+_VERSION_KEY = ("statement_id", "version_no")
+_PAIR_KEY = ("actor_id", "topic_id")
 
 
 class StatementProjection:
@@ -57,64 +47,78 @@ class StatementProjection:
 
     def __init__(self, tables: ReadModelTables) -> None:
         self.tables = tables
+        self._open: dict[uuid.UUID, dict[str, Any]] = {}
+        self._pairs: dict[Pair, PairState] = {}
+        self._inserted: dict[tuple[uuid.UUID, int], dict[str, Any]] = {}
+        self._closed: list[dict[str, Any]] = []
+        self._dirty: set[Pair] = set()
+        self._changes: list[dict[str, Any]] = []
 
     def apply(
         self, connection: Connection, events: Sequence[RecordedEvent]
     ) -> list[dict[str, Any]]:
-        """Apply ``events`` (already in position order); returns the stance changes they caused."""
+        """Apply ``events`` (in position order) and write them; returns the stance changes."""
         relevant = [event for event in events if event.type in STATEMENT_EVENTS]
         if not relevant:
             return []
-        batch = _Batch()
-        self._load(connection, batch, relevant)
+        self._load(connection, relevant)
         for event in relevant:
-            self._apply_event(batch, event)
-        self._write(connection, batch)
-        return batch.changes
+            self._apply_event(connection, event)
+        changes = self._changes
+        self._write(connection)
+        return changes
 
     # --- loading -------------------------------------------------------------------------
 
-    def _load(self, connection: Connection, batch: _Batch, events: Sequence[RecordedEvent]) -> None:
+    def _load(self, connection: Connection, events: Sequence[RecordedEvent]) -> None:
         versions = self.tables.statement_versions
-        existing_ids = {
-            uuid.UUID(event.data["statement_id"])
-            for event in events
-            if event.type != "StatementRecorded"
-        }
-        for chunk in _chunks(sorted(existing_ids), _CHUNK):
+        wanted = {
+            uuid.UUID(e.data["statement_id"]) for e in events if e.type != "StatementRecorded"
+        } - self._open.keys()
+        for chunk in _chunks(sorted(wanted), _CHUNK):
             rows = connection.execute(
                 select(versions).where(
                     versions.c.statement_id.in_(chunk), versions.c.known_until_position.is_(None)
                 )
             )
             for row in rows.mappings():
-                batch.open_versions[row["statement_id"]] = dict(row)
-        pairs: set[Pair] = {(v["actor_id"], v["topic_id"]) for v in batch.open_versions.values()}
+                self._open[row["statement_id"]] = dict(row)
+        pairs: set[Pair] = set()
         for event in events:
             data = event.data
             if "actor_id" in data:
                 pairs.add((data["actor_id"], data["topic_id"]))
-            changes = data.get("changes", {})
-            if "actor_id" in changes or "topic_id" in changes:
-                previous = batch.open_versions.get(uuid.UUID(data["statement_id"]))
-                actor = changes.get("actor_id", previous["actor_id"] if previous else None)
-                topic = changes.get("topic_id", previous["topic_id"] if previous else None)
-                if actor and topic:
-                    pairs.add((actor, topic))
-        self._load_pairs(connection, batch, pairs)
+            previous = self._open.get(uuid.UUID(data["statement_id"]))
+            if previous is not None:
+                pairs.add((previous["actor_id"], previous["topic_id"]))
+                changes = data.get("changes", {})
+                pairs.add(
+                    (
+                        changes.get("actor_id", previous["actor_id"]),
+                        changes.get("topic_id", previous["topic_id"]),
+                    )
+                )
+        self._load_pairs(connection, pairs - self._pairs.keys())
 
-    def _load_pairs(self, connection: Connection, batch: _Batch, pairs: Iterable[Pair]) -> None:
-        versions, current = self.tables.statement_versions, self.tables.current_stances
-        wanted = sorted(set(pairs) - set(batch.current))
-        for pair in wanted:
-            batch.candidates[pair] = {}
-            batch.current[pair] = None
-        for chunk in _chunks(wanted, _CHUNK):
+    def _load_pairs(self, connection: Connection, wanted: set[Pair]) -> None:
+        versions, current, known = (
+            self.tables.statement_versions,
+            self.tables.current_stances,
+            self.tables.stance_pairs,
+        )
+        for chunk in _chunks(sorted(wanted), _CHUNK):
+            states = {pair: PairState() for pair in chunk}
+            self._pairs.update(states)
+            in_chunk = tuple_(known.c.actor_id, known.c.topic_id).in_(chunk)
+            for actor, topic in connection.execute(
+                select(known.c.actor_id, known.c.topic_id).where(in_chunk)
+            ):
+                states[(actor, topic)].in_table = True
             rows = connection.execute(
                 select(
-                    versions.c.statement_id,
                     versions.c.actor_id,
                     versions.c.topic_id,
+                    versions.c.statement_id,
                     versions.c.stated_at,
                     versions.c.recorded_position,
                     versions.c.stance,
@@ -124,84 +128,97 @@ class StatementProjection:
                     versions.c.counts.is_(True),
                 )
             )
-            for sid, actor, topic, stated_at, recorded_position, stance in rows:
-                batch.candidates[(actor, topic)][sid] = (stated_at, recorded_position, stance)
+            for actor, topic, sid, stated_at, recorded_position, stance in rows:
+                states[(actor, topic)].add(sid, (stated_at, recorded_position), stance)
             rows = connection.execute(
                 select(current).where(tuple_(current.c.actor_id, current.c.topic_id).in_(chunk))
             )
             for row in rows.mappings():
-                batch.current[(row["actor_id"], row["topic_id"])] = dict(row)
+                states[(row["actor_id"], row["topic_id"])].current = dict(row)
 
     # --- applying ------------------------------------------------------------------------
 
-    def _apply_event(self, batch: _Batch, event: RecordedEvent) -> None:
+    def _pair(self, connection: Connection, pair: Pair) -> PairState:
+        """The pair's state; loaded on demand when an event in the batch moved a statement to a
+        pair the batch's up-front load could not foresee."""
+        if pair not in self._pairs:
+            self._load_pairs(connection, {pair})
+        return self._pairs[pair]
+
+    def _apply_event(self, connection: Connection, event: RecordedEvent) -> None:
         data = event.data
         statement_id = uuid.UUID(data["statement_id"])
-        previous = batch.open_versions.get(statement_id)
+        previous = self._open.get(statement_id)
         if event.type == "StatementRecorded":
             if previous is not None:  # the stream's version 0 is unique; seen only on a replay
                 return
             version = _recorded_version(statement_id, data, event)
         elif previous is None:
-            raise ValueError(
-                f"{event.type} at {event.position} for unknown statement {statement_id}"
-            )
+            raise ValueError(f"{event.type} at {event.position}: no statement {statement_id}")
         else:
             version = _next_version(previous, event)
-            self._close(batch, previous, event)
-        batch.open_versions[statement_id] = version
-        batch.inserted[(statement_id, version["version_no"])] = version
-        touched = {(version["actor_id"], version["topic_id"])}
+            self._close(previous, event)
+        self._open[statement_id] = version
+        self._inserted[(statement_id, version["version_no"])] = version
+        pair = (version["actor_id"], version["topic_id"])
+        touched = [pair]
         if previous is not None:
-            touched.add((previous["actor_id"], previous["topic_id"]))
-            batch.candidates.setdefault((previous["actor_id"], previous["topic_id"]), {}).pop(
-                statement_id, None
-            )
+            old_pair = (previous["actor_id"], previous["topic_id"])
+            if previous["counts"]:
+                self._pair(connection, old_pair).remove(statement_id)
+            if old_pair != pair:
+                touched.insert(0, old_pair)
         if version["counts"]:
-            pair = (version["actor_id"], version["topic_id"])
-            batch.candidates.setdefault(pair, {})[statement_id] = (
-                version["stated_at"],
-                version["recorded_position"],
+            self._pair(connection, pair).add(
+                statement_id,
+                (version["stated_at"], version["recorded_position"]),
                 version["stance"],
             )
-            batch.new_pairs.add(pair)
-        for pair in sorted(touched):
-            self._refresh_current(batch, pair, event)
+        for each in touched:
+            self._pair(connection, each)
+            self._refresh_current(each, event)
 
-    def _close(self, batch: _Batch, previous: dict[str, Any], event: RecordedEvent) -> None:
+    def _close(self, previous: dict[str, Any], event: RecordedEvent) -> None:
         key = (previous["statement_id"], previous["version_no"])
-        if key in batch.inserted:  # opened earlier in this batch: close it before it is written
-            batch.inserted[key]["known_until"] = event.recorded_at
-            batch.inserted[key]["known_until_position"] = event.position
-        else:
-            batch.closed.append(
-                {
-                    "b_statement_id": previous["statement_id"],
-                    "b_version_no": previous["version_no"],
-                    "known_until": event.recorded_at,
-                    "known_until_position": event.position,
-                }
-            )
+        if key in self._inserted:  # opened since the last write: close it before it is written
+            self._inserted[key]["known_until"] = event.recorded_at
+            self._inserted[key]["known_until_position"] = event.position
+            return
+        self._closed.append(
+            {
+                "statement_id": previous["statement_id"],
+                "version_no": previous["version_no"],
+                "known_until": event.recorded_at,
+                "known_until_position": event.position,
+            }
+        )
 
-    def _refresh_current(self, batch: _Batch, pair: Pair, event: RecordedEvent) -> None:
+    def _refresh_current(self, pair: Pair, event: RecordedEvent) -> None:
         """Recompute the pair's current stance after ``event``; log a change when the label moves.
 
         ``previous_stance`` is the stance of the latest earlier-stated counting statement with
         another label (valid-time order), the same definition the as-of replay uses, so the
         current matrix and a replay at "now" agree even when old statements arrive late.
         """
-        ranked = sorted(
-            batch.candidates.get(pair, {}).items(), key=lambda item: item[1][:2], reverse=True
-        )
-        current = batch.current.get(pair)
-        if not ranked:
+        state = self._pairs[pair]
+        current = state.current
+        best = state.best
+        if best is None:
             if current is not None:
-                self._record_change(batch, pair, current, None, event)
-                batch.current[pair] = None
-                batch.current_dirty.add(pair)
+                self._record_change(pair, current, None, event)
+                state.current = None
+                self._dirty.add(pair)
             return
-        statement_id, (stated_at, _position, stance) = ranked[0]
-        previous = next((c[2] for _, c in ranked[1:] if c[2] != stance), None)
+        statement_id, (stated_at, _position), stance = best
+        previous = state.previous_label
+        if (
+            current is not None
+            and current["statement_id"] == statement_id
+            and current["stance"] == stance
+            and current["previous_stance"] == previous
+            and current["since"] == stated_at
+        ):
+            return
         row = {
             "actor_id": pair[0],
             "topic_id": pair[1],
@@ -210,98 +227,68 @@ class StatementProjection:
             "since": stated_at,
             "statement_id": statement_id,
             "previous_stance": previous,
-            "flip": is_flip(_stance(previous), Stance(stance)),
+            "flip": previous is not None and _FLIPS[(previous, stance)],
             "changed_position": current["changed_position"] if current else event.position,
             "updated_position": event.position,
         }
-        if current is not None and all(
-            current[name] == row[name]
-            for name in ("stance", "since", "statement_id", "previous_stance")
-        ):
-            return
         if current is None or current["stance"] != stance:
-            self._record_change(batch, pair, current, row, event)
+            self._record_change(pair, current, row, event)
             row["changed_position"] = event.position
-        batch.current[pair] = row
-        batch.current_dirty.add(pair)
+        state.current = row
+        self._dirty.add(pair)
 
     def _record_change(
         self,
-        batch: _Batch,
         pair: Pair,
         before: dict[str, Any] | None,
         after: dict[str, Any] | None,
         event: RecordedEvent,
-    ) -> dict[str, Any]:
+    ) -> None:
         from_stance = before["stance"] if before else None
         to_stance = after["stance"] if after else None
-        change = {
-            "position": event.position,
-            "actor_id": pair[0],
-            "topic_id": pair[1],
-            "from_stance": from_stance,
-            "to_stance": to_stance,
-            "flip": is_flip(_stance(from_stance), _stance(to_stance)),
-            "statement_id": after["statement_id"] if after else None,
-            "previous_statement_id": before["statement_id"] if before else None,
-            "since": after["since"] if after else None,
-            "event_type": event.type,
-            "event_id": event.event_id,
-            "recorded_at": event.recorded_at,
-        }
-        batch.changes.append(change)
-        return change
+        self._changes.append(
+            {
+                "position": event.position,
+                "actor_id": pair[0],
+                "topic_id": pair[1],
+                "from_stance": from_stance,
+                "to_stance": to_stance,
+                "flip": bool(from_stance and to_stance and _FLIPS[(from_stance, to_stance)]),
+                "statement_id": after["statement_id"] if after else None,
+                "previous_statement_id": before["statement_id"] if before else None,
+                "since": after["since"] if after else None,
+                "event_type": event.type,
+                "event_id": event.event_id,
+                "recorded_at": event.recorded_at,
+            }
+        )
 
     # --- writing -------------------------------------------------------------------------
 
-    def _write(self, connection: Connection, batch: _Batch) -> None:
+    def _write(self, connection: Connection) -> None:
         t = self.tables
-        versions = t.statement_versions
-        if batch.closed:  # close first: the open-version index allows one open row per statement
-            connection.execute(
-                update(versions)
-                .where(
-                    and_(
-                        versions.c.statement_id == bindparam("b_statement_id"),
-                        versions.c.version_no == bindparam("b_version_no"),
-                    )
-                )
-                .values(
-                    known_until=bindparam("known_until"),
-                    known_until_position=bindparam("known_until_position"),
-                ),
-                batch.closed,
-            )
-        if batch.inserted:
-            rows = sorted(batch.inserted.values(), key=lambda r: r["caused_by_position"])
-            connection.execute(versions.insert(), rows)
-        new_pairs = sorted(batch.new_pairs)
-        for chunk in _chunks(new_pairs, _CHUNK):
-            known = {
-                (actor, topic)
-                for actor, topic in connection.execute(
-                    select(t.stance_pairs.c.actor_id, t.stance_pairs.c.topic_id).where(
-                        tuple_(t.stance_pairs.c.actor_id, t.stance_pairs.c.topic_id).in_(chunk)
-                    )
-                )
-            }
-            fresh = [{"actor_id": a, "topic_id": b} for a, b in chunk if (a, b) not in known]
-            if fresh:
-                connection.execute(t.stance_pairs.insert(), fresh)
-        self._write_current(connection, batch)
-        if batch.changes:
-            connection.execute(t.stance_changes.insert(), batch.changes)
-
-    def _write_current(self, connection: Connection, batch: _Batch) -> None:
-        current = self.tables.current_stances
-        dirty = sorted(batch.current_dirty)
-        for chunk in _chunks(dirty, _CHUNK):
-            connection.execute(
-                current.delete().where(tuple_(current.c.actor_id, current.c.topic_id).in_(chunk))
-            )
-        rows = [batch.current[pair] for pair in dirty if batch.current[pair] is not None]
-        if rows:
-            connection.execute(current.insert(), rows)
+        # Close first: the open-version index allows one open row per statement.
+        bulk.update_rows(
+            connection,
+            t.statement_versions,
+            set_columns=_CLOSE_COLUMNS,
+            key_columns=_VERSION_KEY,
+            rows=self._closed,
+        )
+        inserted = sorted(self._inserted.values(), key=lambda row: row["caused_by_position"])
+        bulk.insert_rows(connection, t.statement_versions, inserted)
+        dirty = sorted(self._dirty)
+        new_pairs = [p for p in dirty if not self._pairs[p].in_table]
+        bulk.insert_rows(
+            connection, t.stance_pairs, [dict(zip(_PAIR_KEY, p, strict=True)) for p in new_pairs]
+        )
+        for pair in new_pairs:
+            self._pairs[pair].in_table = True
+        bulk.delete_keys(connection, t.current_stances, key_columns=_PAIR_KEY, keys=dirty)
+        rows = [row for pair in dirty if (row := self._pairs[pair].current) is not None]
+        bulk.insert_rows(connection, t.current_stances, rows)
+        bulk.insert_rows(connection, t.stance_changes, self._changes)
+        self._inserted, self._closed, self._dirty, self._changes = {}, [], set(), []
 
 
 def _recorded_version(
@@ -363,10 +350,6 @@ def _next_version(previous: dict[str, Any], event: RecordedEvent) -> dict[str, A
         if "stated_at" in changes:
             version["stated_at"] = datetime.fromisoformat(changes["stated_at"])
     return version
-
-
-def _stance(label: str | None) -> Stance | None:
-    return None if label is None else Stance(label)
 
 
 def _chunks(items: Sequence[Any], size: int) -> Iterable[Sequence[Any]]:
