@@ -19,7 +19,7 @@ LAYERS: dict[str, tuple[str, ...]] = {
     "domain": ("service.domain",),
     "store": ("service.domain", "service.store"),
     "projections": ("service.domain", "service.store", "service.projections", *BASE),
-    "queries.py": ("service.domain", "service.store"),
+    "queries": ("service.domain", "service.store", "service.queries"),
     "commands.py": ("service.domain", "service.store", *BASE),
 }
 PURE = {"domain"}

@@ -10,20 +10,18 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, NamedTuple
 
-from sqlalchemy import Connection, bindparam, select, text
-from sqlalchemy.types import Uuid
+from sqlalchemy import Connection, select
 
 from service.domain.stances import Stance, is_flip
+from service.store.driver_sql import SqliteValues, expand, run
 from service.store.read_model_tables import ReadModelTables
-from service.store.types import UTCDateTime
 
 _T = ReadModelTables.live()
 
 
-@dataclass(frozen=True)
-class StatementRef:
+class StatementRef(NamedTuple):
     """The statement a stance rests on, with enough to cite it."""
 
     statement_id: uuid.UUID
@@ -34,8 +32,10 @@ class StatementRef:
     status: str
 
 
-@dataclass(frozen=True)
-class StanceView:
+class StanceView(NamedTuple):
+    """One cell of the matrix. A named tuple: matrices have thousands of cells, and building
+    frozen dataclasses would cost more than the query."""
+
     actor_id: str
     topic_id: str
     stance: str
@@ -102,6 +102,16 @@ def _replay_sql(*, known_at_given: bool, actor_filter: bool, topic_filter: bool)
 
 _END_OF_TIME = datetime(9999, 12, 31, tzinfo=UTC)
 
+_CURRENT_SQL = """
+    SELECT c.actor_id, c.topic_id, c.stance, c.score, c.since, c.statement_id, v.quote, v.kind,
+           v.source, v.status, c.previous_stance, c.flip
+    FROM current_stances c
+    JOIN statement_versions v
+      ON v.statement_id = c.statement_id AND v.known_until_position IS NULL
+    {where}
+    ORDER BY c.actor_id, c.topic_id
+"""
+
 
 def stances(
     connection: Connection,
@@ -114,44 +124,21 @@ def stances(
     """The stance matrix as of valid time ``as_of`` as known at ``known_at`` (None: now)."""
     if as_of is None and known_at is None:
         return current_stances(connection, actor_ids=actor_ids, topic_ids=topic_ids)
-    sql = text(
-        _replay_sql(
-            known_at_given=known_at is not None,
-            actor_filter=actor_ids is not None,
-            topic_filter=topic_ids is not None,
-        )
+    sql = _replay_sql(
+        known_at_given=known_at is not None,
+        actor_filter=actor_ids is not None,
+        topic_filter=topic_ids is not None,
     )
-    params: dict[str, Any] = {"as_of": as_of or _END_OF_TIME}
-    sql = sql.bindparams(bindparam("as_of", type_=UTCDateTime()))
-    if known_at is not None:
-        sql = sql.bindparams(bindparam("known_at", type_=UTCDateTime()))
-        params["known_at"] = known_at
+    params: dict[str, Any] = {"as_of": as_of or _END_OF_TIME, "known_at": known_at}
     if actor_ids is not None:
-        sql = sql.bindparams(bindparam("actor_ids", expanding=True))
-        params["actor_ids"] = list(actor_ids) or [""]
+        params["actor_ids"] = expand(actor_ids)
     if topic_ids is not None:
-        sql = sql.bindparams(bindparam("topic_ids", expanding=True))
-        params["topic_ids"] = list(topic_ids) or [""]
-    sql = sql.columns(
-        stated_at=UTCDateTime(), statement_id=Uuid(), source=_T.statement_versions.c.source.type
-    )
-    return [_replayed(row) for row in connection.execute(sql, params)]
-
-
-def _replayed(row: Any) -> StanceView:
-    previous = row.previous_stance
-    return StanceView(
-        actor_id=row.actor_id,
-        topic_id=row.topic_id,
-        stance=row.stance,
-        score=row.score,
-        since=row.stated_at,
-        previous_stance=previous,
-        flip=is_flip(None if previous is None else Stance(previous), Stance(row.stance)),
-        statement=StatementRef(
-            row.statement_id, row.quote, row.stated_at, row.kind, row.source, row.status
-        ),
-    )
+        params["topic_ids"] = expand(topic_ids)
+    values = SqliteValues(connection.dialect.name == "sqlite")
+    return [
+        _view(values, row[0], row[1], row[2], row[3], row[4], row[5:10], row[11])
+        for row in run(connection, sql, params)
+    ]
 
 
 def current_stances(
@@ -161,42 +148,53 @@ def current_stances(
     topic_ids: Sequence[str] | None = None,
 ) -> list[StanceView]:
     """Stances as known now, from the ``current_stances`` read model."""
-    current, versions = _T.current_stances, _T.statement_versions
-    query = (
-        select(
-            current,
-            versions.c.quote,
-            versions.c.stated_at,
-            versions.c.kind,
-            versions.c.source,
-            versions.c.status,
-        )
-        .join(
-            versions,
-            (versions.c.statement_id == current.c.statement_id)
-            & versions.c.known_until_position.is_(None),
-        )
-        .order_by(current.c.actor_id, current.c.topic_id)
-    )
+    filters, params = [], {}
     if actor_ids is not None:
-        query = query.where(current.c.actor_id.in_(list(actor_ids)))
+        filters.append("c.actor_id IN :actor_ids")
+        params["actor_ids"] = expand(actor_ids)
     if topic_ids is not None:
-        query = query.where(current.c.topic_id.in_(list(topic_ids)))
+        filters.append("c.topic_id IN :topic_ids")
+        params["topic_ids"] = expand(topic_ids)
+    where = f"WHERE {' AND '.join(filters)}" if filters else ""
+    values = SqliteValues(connection.dialect.name == "sqlite")
     return [
-        StanceView(
-            actor_id=row.actor_id,
-            topic_id=row.topic_id,
-            stance=row.stance,
-            score=row.score,
-            since=row.since,
-            previous_stance=row.previous_stance,
-            flip=row.flip,
-            statement=StatementRef(
-                row.statement_id, row.quote, row.stated_at, row.kind, row.source, row.status
-            ),
-        )
-        for row in connection.execute(query)
+        _view(values, row[0], row[1], row[2], row[3], row[4], row[5:10], row[10], row[11])
+        for row in run(connection, _CURRENT_SQL.format(where=where), params)
     ]
+
+
+def _view(
+    values: SqliteValues,
+    actor_id: str,
+    topic_id: str,
+    stance: str,
+    score: int,
+    since: Any,
+    statement: tuple[Any, ...],
+    previous: str | None,
+    flip: Any = None,
+) -> StanceView:
+    stated_at = values.time(since)
+    statement_id, quote, kind, source, status = statement
+    return StanceView(
+        actor_id=actor_id,
+        topic_id=topic_id,
+        stance=stance,
+        score=score,
+        since=stated_at,
+        previous_stance=previous,
+        flip=_FLIPS[(previous, stance)] if flip is None else bool(flip),
+        statement=StatementRef(
+            values.uuid(statement_id), quote, stated_at, kind, values.json(source), status
+        ),
+    )
+
+
+_FLIPS = {
+    (previous.value if previous else None, current.value): is_flip(previous, current)
+    for previous in (None, *Stance)
+    for current in Stance
+}
 
 
 def stance(

@@ -1,0 +1,92 @@
+"""The actor and topic catalog as it stands now."""
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Connection, select
+
+from service.store.read_model_tables import ReadModelTables
+
+_T = ReadModelTables.live()
+
+
+@dataclass(frozen=True)
+class ActorView:
+    actor_id: str
+    name: str
+    kind: str
+    country: str | None
+    role: str | None
+    aliases: list[str]
+    wikidata_id: str | None
+
+
+@dataclass(frozen=True)
+class TopicView:
+    topic_id: str
+    title: str
+    proposition: str
+    keywords: list[str]
+    cues: dict[str, Any]
+
+
+def list_actors(
+    connection: Connection, *, after: str | None = None, limit: int = 50
+) -> list[ActorView]:
+    """Actors in id order, ``limit`` of them after the id ``after`` (keyset paging)."""
+    actors = _T.actors
+    query = select(actors).order_by(actors.c.actor_id).limit(limit)
+    if after is not None:
+        query = query.where(actors.c.actor_id > after)
+    return [_actor(row) for row in connection.execute(query).mappings()]
+
+
+def get_actor(connection: Connection, actor_id: str) -> ActorView | None:
+    row = (
+        connection.execute(select(_T.actors).where(_T.actors.c.actor_id == actor_id))
+        .mappings()
+        .first()
+    )
+    return None if row is None else _actor(row)
+
+
+def list_topics(
+    connection: Connection, *, after: str | None = None, limit: int = 50
+) -> list[TopicView]:
+    """Topics in id order, ``limit`` of them after the id ``after`` (keyset paging)."""
+    topics = _T.topics
+    query = select(topics).order_by(topics.c.topic_id).limit(limit)
+    if after is not None:
+        query = query.where(topics.c.topic_id > after)
+    return [_topic(row) for row in connection.execute(query).mappings()]
+
+
+def get_topic(connection: Connection, topic_id: str) -> TopicView | None:
+    row = (
+        connection.execute(select(_T.topics).where(_T.topics.c.topic_id == topic_id))
+        .mappings()
+        .first()
+    )
+    return None if row is None else _topic(row)
+
+
+def _actor(row: Any) -> ActorView:
+    return ActorView(
+        actor_id=row["actor_id"],
+        name=row["name"],
+        kind=row["kind"],
+        country=row["country"],
+        role=row["role"],
+        aliases=list(row["aliases"]),
+        wikidata_id=row["wikidata_id"],
+    )
+
+
+def _topic(row: Any) -> TopicView:
+    return TopicView(
+        topic_id=row["topic_id"],
+        title=row["title"],
+        proposition=row["proposition"],
+        keywords=list(row["keywords"]),
+        cues=dict(row["cues"]),
+    )
