@@ -1,11 +1,12 @@
 """Builds the write side and the projector from the settings, for the CLI and the HTTP app."""
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from service.commands import CommandBus, HandlerContext, new_store
 from service.config import Settings
 from service.db import Database
-from service.projections.runner import Projector
+from service.projections.runner import ChangeHook, Projector
 from service.store.event_store import EventStore
 
 
@@ -22,11 +23,25 @@ class Services:
         self.database.dispose()
 
 
-def build_services(settings: Settings, database: Database | None = None) -> Services:
+def default_change_hooks() -> list[ChangeHook]:
+    """What runs inside the projector's transaction for each batch of stance changes: the
+    webhook outbox, so a change is never lost and never announced without having happened."""
+    return []
+
+
+def build_services(
+    settings: Settings,
+    database: Database | None = None,
+    *,
+    change_hooks: Sequence[ChangeHook] | None = None,
+) -> Services:
     """Wire store, projector and command bus; every write is followed by a projector catch-up."""
     database = database or Database.from_settings(settings)
     store = new_store()
-    projector = Projector(database, store, batch_size=settings.projector_batch_size)
+    hooks = default_change_hooks() if change_hooks is None else list(change_hooks)
+    projector = Projector(
+        database, store, batch_size=settings.projector_batch_size, change_hooks=hooks
+    )
     bus = CommandBus(
         database=database,
         context=HandlerContext(store=store, min_confidence=settings.min_confidence),
