@@ -1,7 +1,6 @@
 """The ``stance`` command: thin wrappers that parse, call the service, and print."""
 
 import typer
-import uvicorn
 
 from service.config import get_settings
 from service.db import Database
@@ -30,15 +29,73 @@ def migrate() -> None:
 def serve(
     host: str | None = typer.Option(None, help="Address to bind (default STANCE_HOST)."),
     port: int | None = typer.Option(None, help="Port to listen on (default STANCE_PORT)."),
+    demo: bool = typer.Option(False, "--demo", help="Load the demo data set first."),
+    no_worker: bool = typer.Option(
+        False, "--no-worker", help="API only: no feed polling, deliveries or catch-up loop."
+    ),
 ) -> None:
-    """Migrate the database, then serve the HTTP API."""
+    """Migrate the database, then serve the HTTP API (and, unless --no-worker, the background
+    work: feed polling, webhook deliveries, read-model catch-up)."""
+    from service.api.server import run_server
     from service.app import create_app
 
     settings = get_settings()
-    uvicorn.run(
-        create_app(settings),
+    if demo:
+        from service.cli_stances import demo as load_demo_command
+
+        load_demo_command()
+    run_server(
+        create_app(settings, background=not no_worker),
         host=host or settings.host,
         port=port or settings.port,
         log_level=settings.log_level,
-        proxy_headers=True,
     )
+
+
+@app.command()
+def worker() -> None:
+    """Run the background work alone: feed polling, webhook deliveries, read-model catch-up."""
+    import asyncio
+    import contextlib
+
+    from service.background import BackgroundWork
+    from service.wiring import build_services
+
+    settings = get_settings()
+    services = build_services(settings)
+    migrations.upgrade(services.database.engine)
+    typer.echo("worker running: feeds, webhook deliveries, read-model catch-up (Ctrl-C stops)")
+    try:
+        with contextlib.suppress(KeyboardInterrupt):
+            asyncio.run(BackgroundWork(services, settings).run_forever())
+    finally:
+        services.close()
+
+
+def _register_read_model_commands() -> None:
+    from service import cli_stances
+
+    app.command("demo")(cli_stances.demo)
+    app.command("replay")(cli_stances.replay)
+    app.add_typer(cli_stances.projections_app, name="projections")
+
+
+_register_read_model_commands()
+
+
+def _register_key_commands() -> None:
+    from service.cli_keys import keys_app
+
+    app.add_typer(keys_app, name="keys")
+
+
+_register_key_commands()
+
+
+def _register_feed_commands() -> None:
+    from service.cli_feeds import feeds_app
+
+    app.add_typer(feeds_app, name="feeds")
+
+
+_register_feed_commands()

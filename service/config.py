@@ -34,6 +34,8 @@ class Settings(BaseSettings):
     sqlite_busy_timeout_ms: int = Field(default=10_000, ge=0)
     min_confidence: float = Field(default=0.6, ge=0.0, le=1.0)
     projector_batch_size: int = Field(default=2000, ge=1, le=100_000)
+    # How often the catch-up loop looks for events other processes appended.
+    projector_poll_seconds: float = Field(default=1.0, gt=0)
     public_reads: bool = True
     allow_private_urls: bool = False
     log_level: str = "info"
@@ -45,6 +47,37 @@ class Settings(BaseSettings):
     sse_poll_seconds: float = Field(default=2.0, gt=0)
     # How long an API key lookup is reused; a revoked key stops working within this time.
     api_key_cache_seconds: float = Field(default=5.0, ge=0)
+    # Feeds. Publishers block anonymous bots; operators should put a contact in the User-Agent.
+    feed_user_agent: str = "StanceTracker/0.1 (feed poller)"
+    feed_max_bytes: int = Field(default=5 * 1024 * 1024, ge=1024)
+    feed_timeout_seconds: float = Field(default=20.0, gt=0)
+    feed_max_redirects: int = Field(default=5, ge=0, le=20)
+    feed_concurrency: int = Field(default=20, ge=1, le=1000)
+    feed_per_host: int = Field(default=2, ge=1, le=100)
+    # Bounds of a feed's own interval; the floor also bounds how soon a publisher's TTL or a
+    # backoff may bring a poll back, the cap how long a backoff may push it away.
+    feed_min_interval_seconds: int = Field(default=300, ge=1)
+    feed_max_interval_seconds: int = Field(default=86_400, ge=1)
+    feed_default_interval_seconds: int = Field(default=900, ge=1)
+    feed_pause_after_failures: int = Field(default=10, ge=1)
+    # A claim lasts this long: long enough for a whole cycle, short enough that the feeds of a
+    # killed worker are polled again soon by another.
+    feed_lease_seconds: int = Field(default=900, ge=10)
+    feed_claim_batch: int = Field(default=500, ge=1, le=10_000)
+    scheduler_interval_seconds: float = Field(default=30.0, gt=0)
+    # Webhook delivery. Each attempt has the timeout as its whole deadline; a worker sends up to
+    # webhook_concurrency at once and leases what it claims for webhook_lease_seconds (more than
+    # the timeout), after which a killed worker's deliveries are claimed again. The retry schedule
+    # is the Standard Webhooks / Svix one, ±jitter; after a 429 or a timeout the next attempt waits
+    # at least webhook_throttle_seconds. An endpoint failing that many days in a row is disabled.
+    webhook_timeout_seconds: float = Field(default=15.0, gt=0)
+    webhook_concurrency: int = Field(default=32, ge=1, le=1000)
+    webhook_lease_seconds: float = Field(default=60.0, gt=0)
+    webhook_poll_seconds: float = Field(default=1.0, gt=0)
+    webhook_retry_delays: tuple[float, ...] = (0, 5, 300, 1800, 7200, 18_000, 36_000, 36_000)
+    webhook_retry_jitter: float = Field(default=0.2, ge=0, lt=1)
+    webhook_throttle_seconds: float = Field(default=60.0, ge=0)
+    webhook_disable_after_days: float = Field(default=5.0, gt=0)
 
     @field_validator("database_url")
     @classmethod

@@ -26,7 +26,9 @@ class Services:
 def default_change_hooks() -> list[ChangeHook]:
     """What runs inside the projector's transaction for each batch of stance changes: the
     webhook outbox, so a change is never lost and never announced without having happened."""
-    return []
+    from service.webhooks.outbox import write_outbox
+
+    return [write_outbox]
 
 
 def build_services(

@@ -47,6 +47,8 @@ def upgrade() -> None:
             nullable=False,
         ),
         sa.Column("event_type", sa.String(40), nullable=False),
+        sa.Column("actor_id", sa.String(64), nullable=False),
+        sa.Column("topic_id", sa.String(64), nullable=False),
         sa.Column("payload", sa.Text(), nullable=False),
         sa.Column("position", position_type(), nullable=False),
         sa.Column("created_at", UTCDateTime(), nullable=False),
@@ -69,7 +71,8 @@ def upgrade() -> None:
     )
     op.create_table(
         "webhook_attempts",
-        sa.Column("id", sa.Integer(), primary_key=True, autoincrement=True),
+        # BIGINT on PostgreSQL: every attempt of every delivery gets a row, for years.
+        sa.Column("id", position_type(), primary_key=True, autoincrement=True),
         sa.Column("delivery_id", sa.Uuid(), sa.ForeignKey("webhook_deliveries.id"), nullable=False),
         sa.Column("attempted_at", UTCDateTime(), nullable=False),
         sa.Column("status_code", sa.Integer(), nullable=True),

@@ -14,13 +14,30 @@ from service.store import migrate
 
 router = APIRouter(tags=["health"])
 
+_READY_EXAMPLE = {"status": "ok", "database": "ok", "schema": "0002"}
+_UNAVAILABLE_EXAMPLE = {
+    "status": "unavailable",
+    "database": "unreachable",
+    "detail": "OperationalError",
+}
+
 
 @router.get("/healthz", summary="Liveness")
 def healthz() -> dict[str, str]:
     return {"status": "ok"}
 
 
-@router.get("/readyz", summary="Readiness: database reachable and schema at head")
+@router.get(
+    "/readyz",
+    summary="Readiness: database reachable and schema at head",
+    responses={
+        200: {"content": {"application/json": {"example": _READY_EXAMPLE}}},
+        503: {
+            "description": "Not ready: the database is unreachable or its schema is not current",
+            "content": {"application/json": {"example": _UNAVAILABLE_EXAMPLE}},
+        },
+    },
+)
 def readyz(runtime: RuntimeDep) -> JSONResponse:
     try:
         current = migrate.current_revision(runtime.database.engine)

@@ -11,8 +11,6 @@ holding "up to now" are dated 25 June 2022, the latest dated event it mentions: 
 be older, so no replay shows them before the letter could have reported them.
 """
 
-
-
 from datetime import UTC, datetime, timedelta, timezone
 
 from service.demo.steps import DemoStep, demo_statement_id

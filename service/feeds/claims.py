@@ -132,7 +132,7 @@ def _claim(
         reasons.append("topic by keyword in the headline or lede")
     else:
         return [], "no topic keyword in the sentence"
-    stance, polarity = _polarity(view, evidence)
+    stance, polarity = _polarity(view, evidence, keywords)
     if stance is None:
         return [], polarity
     reasons.append(
@@ -195,9 +195,16 @@ def _restricted(view: View, match: PhraseMatch) -> bool:
     return any(pair in RESTRICTIONS for pair in pairs)
 
 
-def _polarity(view: View, evidence: Evidence) -> tuple[Stance | None, str]:
-    """The stance after negation, and a note on the negation ("" when there was none)."""
+def _polarity(
+    view: View, evidence: Evidence, keywords: list[tuple[str, PhraseMatch]]
+) -> tuple[Stance | None, str]:
+    """The stance after negation, and a note on the negation ("" when there was none).
+
+    Words of a topic keyword never negate: "the war against Ukraine was justified" names the
+    topic with "against", it does not deny the justification.
+    """
     tokens = view.tokens
+    in_keyword = {i for _, k in keywords for i in range(k.start, k.end)}
     start, words = evidence.match.start, 0
     while start > 0 and words < _NEGATION_REACH:
         token = tokens[start - 1]
@@ -205,7 +212,11 @@ def _polarity(view: View, evidence: Evidence) -> tuple[Stance | None, str]:
             break
         start -= 1
         words += token.is_word
-    window = [*range(start, evidence.match.start), *evidence.match.gaps]
+    window = [
+        index
+        for index in (*range(start, evidence.match.start), *evidence.match.gaps)
+        if index not in in_keyword
+    ]
     negators, evasive = [], False
     for index in window:
         token, following = tokens[index], tokens[index + 1 : index + 4]

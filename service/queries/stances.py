@@ -71,7 +71,11 @@ _BELIEVED_AT = (
 _OPEN = "{a}.known_until IS NULL"
 
 
-def _replay_sql(*, known_at_given: bool, actor_filter: bool, topic_filter: bool) -> str:
+def _replay_sql(
+    *, known_at_given: bool, actor_filter: bool, topic_filter: bool, postgres: bool = False
+) -> str:
+    """The replay query. On PostgreSQL the per-pair lookups are LATERAL joins, which the planner
+    runs once per pair; a scalar subquery in a derived table would be inlined and run twice."""
     believed = _BELIEVED_AT if known_at_given else _OPEN
     filters = []
     if actor_filter:
@@ -79,22 +83,29 @@ def _replay_sql(*, known_at_given: bool, actor_filter: bool, topic_filter: bool)
     if topic_filter:
         filters.append("p.topic_id IN :topic_ids")
     where = f"WHERE {' AND '.join(filters)}" if filters else ""
-    return f"""
-        SELECT {_VERSION_COLUMNS},
-          (SELECT w.stance FROM statement_versions w
+    chosen = f"""SELECT u.caused_by_position FROM statement_versions u
+                   WHERE u.actor_id = p.actor_id AND u.topic_id = p.topic_id AND u.counts
+                     AND u.stated_at <= :as_of AND {believed.format(a="u")}
+                   ORDER BY u.stated_at DESC, u.recorded_position DESC LIMIT 1"""
+    previous = f"""SELECT w.stance FROM statement_versions w
             WHERE w.actor_id = v.actor_id AND w.topic_id = v.topic_id AND w.counts
               AND {believed.format(a="w")}
               AND (w.stated_at, w.recorded_position) < (v.stated_at, v.recorded_position)
               AND w.stance <> v.stance
-            ORDER BY w.stated_at DESC, w.recorded_position DESC LIMIT 1) AS previous_stance
-        FROM (
-          SELECT p.actor_id, p.topic_id,
-                 (SELECT u.caused_by_position FROM statement_versions u
-                   WHERE u.actor_id = p.actor_id AND u.topic_id = p.topic_id AND u.counts
-                     AND u.stated_at <= :as_of AND {believed.format(a="u")}
-                   ORDER BY u.stated_at DESC, u.recorded_position DESC LIMIT 1) AS chosen
-          FROM stance_pairs p {where}
-        ) best
+            ORDER BY w.stated_at DESC, w.recorded_position DESC LIMIT 1"""
+    if postgres:
+        return f"""
+            SELECT {_VERSION_COLUMNS}, prev.stance AS previous_stance
+            FROM stance_pairs p
+            CROSS JOIN LATERAL ({chosen}) best
+            JOIN statement_versions v ON v.caused_by_position = best.caused_by_position
+            LEFT JOIN LATERAL ({previous}) prev ON true
+            {where}
+            ORDER BY p.actor_id, p.topic_id
+        """
+    return f"""
+        SELECT {_VERSION_COLUMNS}, ({previous}) AS previous_stance
+        FROM (SELECT p.actor_id, p.topic_id, ({chosen}) AS chosen FROM stance_pairs p {where}) best
         JOIN statement_versions v ON v.caused_by_position = best.chosen
         ORDER BY best.actor_id, best.topic_id
     """
@@ -128,6 +139,7 @@ def stances(
         known_at_given=known_at is not None,
         actor_filter=actor_ids is not None,
         topic_filter=topic_ids is not None,
+        postgres=connection.dialect.name == "postgresql",
     )
     params: dict[str, Any] = {"as_of": as_of or _END_OF_TIME, "known_at": known_at}
     if actor_ids is not None:

@@ -2,8 +2,9 @@
 
 The store talks to the driver directly because SQLAlchemy's per-statement overhead (compile cache
 lookups, result metadata) costs more than the append itself on an embedded database. Values are
-stored exactly as SQLAlchemy's own types store them (UUID as 32 hex digits, datetimes as naive UTC
-text), so ORM queries on the same table agree with the store.
+stored exactly as SQLAlchemy's own types store them (UUID as 32 hex digits, JSON as text, datetimes
+as naive UTC text), so ORM queries and SQLite's JSON functions on the same table agree with the
+store.
 """
 
 import sqlite3
@@ -21,15 +22,23 @@ _SELECT = (
     "SELECT position, event_id, stream_id, version, type, schema_version, data, metadata, "
     "recorded_at FROM events"
 )
-_STATE = (
-    "SELECT (SELECT max(version) FROM events WHERE stream_id = ?), "
-    "(SELECT position FROM events ORDER BY position DESC LIMIT 1), "
-    "(SELECT recorded_at FROM events ORDER BY position DESC LIMIT 1)"
-)
 _INSERT = (
     "INSERT INTO events (position, event_id, stream_id, version, type, schema_version, data, "
     "metadata, recorded_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
 )
+
+
+@lru_cache(maxsize=128)
+def _state_query(event_count: int) -> str:
+    """One statement for everything the append checks, so a one-event append costs one lookup
+    round: the stream's version, whether any of the ids is stored, the newest position and time."""
+    marks = ",".join("?" * event_count)
+    return (
+        "SELECT (SELECT max(version) FROM events WHERE stream_id = ?), "
+        f"EXISTS (SELECT 1 FROM events WHERE event_id IN ({marks})), "
+        "(SELECT max(position) FROM events), "
+        "(SELECT recorded_at FROM events ORDER BY position DESC LIMIT 1)"
+    )
 
 
 def append(
@@ -40,19 +49,18 @@ def append(
     events: Sequence[PendingEvent],
 ) -> AppendOutcome:
     """Check and insert under the write lock the session took with ``BEGIN IMMEDIATE``."""
-    cursor = connection.cursor()
-    current, last_position, last_recorded = cursor.execute(_STATE, (stream_id,)).fetchone()
-    current = -1 if current is None else current
     ids = [event.event_id.hex for event in events]
-    marks = ",".join("?" * len(ids))
-    if cursor.execute(f"SELECT 1 FROM events WHERE event_id IN ({marks}) LIMIT 1", ids).fetchone():
+    cursor = connection.execute(_state_query(len(ids)), (stream_id, *ids))
+    current, stored, last_position, last_recorded = cursor.fetchone()
+    current = -1 if current is None else current
+    if stored:
         return AppendOutcome("stored", current)
     if expected_version is not None and expected_version != current:
         return AppendOutcome("conflict", current)
     last_position = last_position or 0
     recorded_at = _not_before(_parse_time(last_recorded) if last_recorded else None)
     recorded_text = recorded_at.replace(tzinfo=None).isoformat(sep=" ", timespec="microseconds")
-    cursor.executemany(
+    connection.executemany(
         _INSERT,
         [
             (
@@ -62,8 +70,8 @@ def append(
                 current + offset,
                 event.type,
                 event.schema_version,
-                orjson.dumps(event.data),
-                orjson.dumps(event.metadata),
+                _dumps(event.data),
+                _dumps(event.metadata),
                 recorded_text,
             )
             for offset, (event_id, event) in enumerate(zip(ids, events, strict=True), start=1)
@@ -77,7 +85,7 @@ def read_by_ids(connection: sqlite3.Connection, event_ids: Sequence[uuid.UUID]) 
     rows = connection.execute(
         f"{_SELECT} WHERE event_id IN ({marks})", [e.hex for e in event_ids]
     ).fetchall()
-    return [_raw(row) for row in rows]
+    return _raw(rows)
 
 
 def read_all(
@@ -93,7 +101,7 @@ def read_all(
             f"{_SELECT} WHERE position > ? AND type IN ({marks}) ORDER BY position LIMIT ?",
             (after, *types, limit),
         ).fetchall()
-    return [_raw(row) for row in rows]
+    return _raw(rows)
 
 
 def read_stream(
@@ -103,37 +111,39 @@ def read_stream(
         f"{_SELECT} WHERE stream_id = ? AND version >= ? ORDER BY version",
         (stream_id, from_version),
     ).fetchall()
-    return [_raw(row) for row in rows]
+    return _raw(rows)
 
 
-def _raw(row: tuple[Any, ...]) -> RawEvent:
-    position, event_id, stream_id, version, type_, schema_version, data, meta, recorded = row
-    return (
-        position,
-        _uuid_from_hex(event_id),
-        stream_id,
-        version,
-        type_,
-        schema_version,
-        orjson.loads(data),
-        orjson.loads(meta),
-        _parse_time(recorded),
-    )
+def _raw(rows: list[tuple[Any, ...]]) -> list[RawEvent]:
+    """Driver rows to Python values; one comprehension, as reading the log is mostly this loop."""
+    loads, to_uuid, to_time = orjson.loads, _uuid_from_hex, _parse_time
+    return [
+        (p, to_uuid(e), s, v, t, sv, loads(d), loads(m), to_time(r))
+        for p, e, s, v, t, sv, d, m, r in rows
+    ]
+
+
+def _dumps(value: Any) -> str:
+    """JSON as text, as SQLAlchemy's JSON type stores it (a BLOB would defeat ``json_extract``)."""
+    return orjson.dumps(value).decode()
+
+
+_new_object = object.__new__
+_set_uuid_int = uuid.UUID.__dict__["int"].__set__
+_set_uuid_is_safe = uuid.UUID.__dict__["is_safe"].__set__
+_UNKNOWN_SAFETY = uuid.SafeUUID.unknown
 
 
 def _uuid_from_hex(hex_digits: str) -> uuid.UUID:
     """``uuid.UUID(hex)`` without its parsing and validation, which dominate reading the log.
 
-    Safe because the column only ever holds 32 hex digits written by this module.
+    Safe because the column only ever holds 32 hex digits written by this module. The slots are
+    set through their descriptors, as ``UUID`` refuses ``setattr`` (it is immutable).
     """
     value = _new_object(uuid.UUID)
-    _set_attribute(value, "int", int(hex_digits, 16))
-    _set_attribute(value, "is_safe", uuid.SafeUUID.unknown)
+    _set_uuid_int(value, int(hex_digits, 16))
+    _set_uuid_is_safe(value, _UNKNOWN_SAFETY)
     return value
-
-
-_new_object = object.__new__
-_set_attribute = object.__setattr__
 
 
 @lru_cache(maxsize=4096)

@@ -2,6 +2,12 @@
 
 from sqlmodel import SQLModel
 
-from service.store import tables  # noqa: F401  (registers the tables on the metadata)
+from service.store import (  # noqa: F401  (registers them)
+    auth_tables,
+    feed_tables,
+    read_model_tables,
+    tables,
+    webhook_tables,
+)
 
 target_metadata = SQLModel.metadata

@@ -76,13 +76,24 @@ def message_id(outbox_id: uuid.UUID | str) -> str:
     return MESSAGE_ID_PREFIX + uuid.UUID(str(outbox_id)).hex
 
 
-def outbox_key(*, event_id: uuid.UUID | str, subscription_id: uuid.UUID | int | str) -> uuid.UUID:
-    """A deterministic outbox row id for (event, subscription).
+def outbox_key(
+    *,
+    event_id: uuid.UUID | str,
+    subscription_id: uuid.UUID | int | str,
+    actor_id: str | None = None,
+    topic_id: str | None = None,
+) -> uuid.UUID:
+    """A deterministic outbox row id for (event, subscription), or (event, pair, subscription).
 
     A projector that processes the same event twice (a crash before its checkpoint commits) then
     writes the same key, which a primary key or unique constraint turns into one row, one message.
+    One event can change two (actor, topic) pairs (a correction that moves a statement to another
+    actor or topic), so the outbox passes the pair too, giving each change its own message.
     """
-    return uuid.uuid5(_OUTBOX_NAMESPACE, f"{uuid.UUID(str(event_id))}/{subscription_id}")
+    name = f"{uuid.UUID(str(event_id))}/{subscription_id}"
+    if actor_id is not None or topic_id is not None:
+        name += f"/{actor_id}/{topic_id}"
+    return uuid.uuid5(_OUTBOX_NAMESPACE, name)
 
 
 def _snapshot(snapshot: StanceSnapshot | None) -> dict[str, Any] | None:

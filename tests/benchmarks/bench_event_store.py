@@ -9,7 +9,7 @@ import uuid
 
 from service.db import Database
 from service.store.event_store import ANY_VERSION, NO_STREAM, EventStore, NewEvent
-from tests.benchmarks.common import fresh_engine, machine_line, median_rate
+from tests.benchmarks.common import fresh_engine, load_line, machine_line, median_rate
 
 _PAYLOAD = {
     "statement_id": "6f1c1c52-64c1-4c36-8d43-1f3b5b0a3c11",
@@ -61,7 +61,8 @@ def bench_read_all(db: Database, store: EventStore, page: int = 1000) -> int:
 def run(backend: str, runs: int, single: int, batches: int) -> None:
     with fresh_engine(backend) as engine:
         db, store = Database(engine), EventStore()
-        print(f"\n[{backend}] append, 1 event per transaction: {single} transactions x {runs} runs")
+        print(f"\n[{backend}] {load_line()}")
+        print(f"[{backend}] append, 1 event per transaction: {single} transactions x {runs} runs")
         rate, rates = median_rate(runs, lambda: bench_single(db, store, single))
         print(f"  median {rate:,.0f} events/s   runs: {', '.join(f'{r:,.0f}' for r in rates)}")
         print(f"[{backend}] append, 100 events per transaction: {batches} batches x {runs} runs")

@@ -128,7 +128,8 @@ def run(backend: str, args: argparse.Namespace) -> None:
         folded = fold_stances(log, as_of=as_of, known_at=known_at)
         naive = time.perf_counter() - started
         print(
-            f"  naive fold of the whole log for the same answer: {naive:.2f} s ({len(folded)} cells)"
+            f"  naive fold of the whole log for the same answer: {naive:.2f} s "
+            f"({len(folded)} cells)"
         )
 
 

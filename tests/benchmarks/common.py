@@ -28,6 +28,13 @@ def machine_line() -> str:
     )
 
 
+def load_line() -> str:
+    """The load average when a measurement starts: figures taken while other work competes for
+    the cores are lower, and this says how much to trust them."""
+    one, five, _fifteen = os.getloadavg()
+    return f"load average: {one:.2f} (1 min), {five:.2f} (5 min) on {os.cpu_count()} cores"
+
+
 def postgres_admin_url() -> str:
     return normalise_database_url(os.environ.get("STANCE_BENCH_POSTGRES_URL", DEFAULT_POSTGRES_URL))
 

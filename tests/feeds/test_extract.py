@@ -233,3 +233,8 @@ def test_future_dates_are_clamped_to_the_observation_time():
         future, catalog=CATALOG, feed_id="f", publisher="W", observed_at=OBSERVED
     )
     assert result.statements[0].command.stated_at == OBSERVED
+
+
+def test_a_word_of_the_topic_keyword_does_not_negate_the_cue():
+    found = triples("Putin told the Security Council that the war against Ukraine was justified.")
+    assert found == {("putin", "war-justified", Stance.SUPPORTS)}

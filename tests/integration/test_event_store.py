@@ -6,9 +6,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import text
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, OperationalError
 
-from service.db import Database
+from service.db import Database, create_db_engine
 from service.domain.upcasting import UpcasterRegistry, UpcastError
 from service.store.event_store import (
     ANY_VERSION,
@@ -255,3 +255,72 @@ def test_old_schema_versions_are_upcast_on_read(database: Database):
     ]
     with pytest.raises(UpcastError), database.read() as session:  # old code, newer event
         old_store.read_all(session)
+
+
+def test_recorded_at_comes_back_in_datetime_utc(database: Database, store: EventStore):
+    appended = _append(database, store, "s", NO_STREAM, NewEvent("A", {}), NewEvent("B", {}))
+    with database.read() as session:
+        read = store.read_all(session) + store.read_stream(session, "s")
+        by_id = store.read_by_ids(session, [e.event_id for e in read])
+
+    assert appended.recorded_at is not None and appended.recorded_at.tzinfo is UTC
+    assert all(e.recorded_at.tzinfo is UTC for e in read + by_id)
+
+
+def test_payloads_are_stored_as_json_the_database_can_query(
+    test_db: ProvisionedDatabase, database: Database, store: EventStore
+):
+    _append(
+        database,
+        store,
+        "s",
+        NO_STREAM,
+        NewEvent("A", {"quote": "né", "n": 2}, metadata={"by": "cli"}),
+    )
+    extract = (
+        "SELECT json_extract(data, '$.quote'), json_extract(metadata, '$.by') FROM events"
+        if test_db.backend == "sqlite"
+        else "SELECT data ->> 'quote', metadata ->> 'by' FROM events"
+    )
+    with test_db.engine.connect() as connection:
+        assert connection.execute(text(extract)).one() == ("né", "cli")
+
+
+def test_appends_only_probe_indexes_however_young_the_log(make_database, store: EventStore):
+    # PL/pgSQL keeps a statement's plan for the life of the connection; a plan made while the table
+    # was small must not be a sequential scan that every later append would then pay for.
+    database = Database(make_database("postgresql").engine)
+    scans = text(
+        "SELECT seq_scan, idx_scan FROM pg_stat_xact_user_tables WHERE relid = 'events'::regclass"
+    )
+    with database.write() as session:
+        before = session.connection().execute(scans).one()
+        for n in range(20):
+            batch = [NewEvent("A", {"n": n}) for _ in range(1 + n % 3)]
+            store.append(
+                session, stream_id=f"s-{n % 4}", expected_version=ANY_VERSION, events=batch
+            )
+        with pytest.raises(ConcurrencyError):
+            store.append(session, stream_id="s-0", expected_version=0, events=[NewEvent("A", {})])
+        after = session.connection().execute(scans).one()
+    # the counters include what this connection did before (the migration's index builds)
+    assert after.seq_scan == before.seq_scan
+    assert after.idx_scan > before.idx_scan
+
+
+def test_a_writer_that_cannot_get_the_sqlite_lock_gets_a_sqlalchemy_error(
+    make_database, store: EventStore
+):
+    test_db = make_database("sqlite")
+    first = Database(test_db.engine)
+    second = Database(create_db_engine(test_db.url, busy_timeout_ms=50))
+    try:
+        with first.write() as session:
+            store.append(
+                session, stream_id="s", expected_version=NO_STREAM, events=[NewEvent("A", {})]
+            )
+            with pytest.raises(OperationalError, match="locked"), second.write() as other:
+                other.connection()
+    finally:
+        second.dispose()
+    assert len(_all(first, store)) == 1

@@ -1,4 +1,5 @@
-"""Fixtures for the webhook and outbound-HTTP tests: real HTTP servers on 127.0.0.1, fake DNS.
+"""Fixtures for the webhook and outbound-HTTP tests: real HTTP servers on 127.0.0.1, fake DNS,
+and the app through TestClient with API keys for the subscription routes.
 
 Async tests run on asyncio through anyio's pytest plugin (``pytest.mark.anyio``), the loop the
 service runs on.
@@ -7,14 +8,20 @@ service runs on.
 import ipaddress
 import socket
 import ssl
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any
 
 import httpcore
 import pytest
 import trustme
+from fastapi.testclient import TestClient
 from pytest_httpserver import HTTPServer
 
+from service.app import create_app
+from service.auth.registry import create_key
+from service.db import Database
 from service.net.url_guard import IPAddress, is_public_address
+from tests.webhooks.harness import fast_settings
 
 LOOPBACK_V4 = ipaddress.IPv4Network("127.0.0.0/8")
 
@@ -125,3 +132,39 @@ class RecordingConnector(httpcore.AsyncNetworkBackend):
 
     async def sleep(self, seconds: float) -> None:
         await self._real.sleep(seconds)
+
+
+@pytest.fixture
+def make_api(test_db: Any) -> Iterator[Callable[..., TestClient]]:
+    """Apps with the webhook test settings (overridable), each with its lifespan running."""
+    opened: list[TestClient] = []
+
+    def make(**overrides: Any) -> TestClient:
+        client = TestClient(
+            create_app(fast_settings(test_db.url, **overrides)), raise_server_exceptions=False
+        )
+        client.__enter__()
+        opened.append(client)
+        return client
+
+    yield make
+    for client in reversed(opened):
+        client.__exit__(None, None, None)
+
+
+def _key_headers(database: Database, name: str, *, can_write: bool) -> dict[str, str]:
+    with database.write() as session:
+        key = create_key(session, name=name, can_write=can_write).key
+    return {"Authorization": f"Bearer {key}"}
+
+
+@pytest.fixture
+def writer(database: Database) -> dict[str, str]:
+    """Authorization headers of a key that may write."""
+    return _key_headers(database, "hooks-admin", can_write=True)
+
+
+@pytest.fixture
+def reader(database: Database) -> dict[str, str]:
+    """Authorization headers of a read-only key."""
+    return _key_headers(database, "hooks-reader", can_write=False)

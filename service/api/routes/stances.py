@@ -1,0 +1,111 @@
+"""Stances: the matrix now or replayed, one stance with its statement, and its history."""
+
+from typing import Annotated, Final
+
+from fastapi import APIRouter, Path, Query
+
+from service.api.deps import ReaderDep, RuntimeDep
+from service.api.openapi import READ_PROBLEMS, problem_responses
+from service.api.pagination import Cursor, decode_cursor, encode_cursor
+from service.api.problems import NotFound
+from service.api.stance_schemas import StanceChangeOut, StanceHistory, StanceMatrix, StanceOut
+from service.api.times import AsOf, KnownAt, parse_time
+from service.queries import get_actor, get_topic, stance, stance_history, stances
+
+MAX_MATRIX: Final = 10_000
+"""A whole matrix (100 actors x 50 topics) fits in one page; the dashboard asks for it so."""
+
+Slug = Annotated[str, Path(pattern=r"^[a-z0-9][a-z0-9-]{0,62}$", examples=["lukashenko"])]
+Ids = Annotated[list[Annotated[str, Query(max_length=64)]] | None, Query(max_length=500)]
+
+router = APIRouter(prefix="/v1/stances", tags=["stances"])
+
+
+@router.get(
+    "",
+    summary="The stance matrix, now or replayed",
+    response_model=StanceMatrix,
+    responses=READ_PROBLEMS,
+)
+def list_stances(
+    runtime: RuntimeDep,
+    _reader: ReaderDep,
+    actor: Annotated[Ids, Query(description="Only these actors (repeatable).")] = None,
+    topic: Annotated[Ids, Query(description="Only these topics (repeatable).")] = None,
+    as_of: AsOf = None,
+    known_at: KnownAt = None,
+    limit: Annotated[int, Query(ge=1, le=MAX_MATRIX)] = 1000,
+    cursor: Cursor = None,
+) -> StanceMatrix:
+    """Every (actor, topic) with a stance, ordered by actor then topic.
+
+    Without `as_of` and `known_at` these are the current stances. With `as_of`, the stances as
+    they stood then; with `known_at`, as the record stood then, before later corrections.
+    Silence is not a stance: a pair with no counting statement is absent.
+    """
+    valid, known = parse_time(as_of, field="as_of"), parse_time(known_at, field="known_at")
+    start = decode_cursor(cursor, kind="stances") if cursor else None
+    with runtime.database.read() as session:
+        found = stances(
+            session.connection(), as_of=valid, known_at=known, actor_ids=actor, topic_ids=topic
+        )
+    if start is not None:
+        after = (str(start.get("actor")), str(start.get("topic")))
+        found = [s for s in found if (s.actor_id, s.topic_id) > after]
+    page = found[:limit]
+    more = len(found) > limit
+    next_cursor = (
+        encode_cursor("stances", {"actor": page[-1].actor_id, "topic": page[-1].topic_id})
+        if more
+        else None
+    )
+    return StanceMatrix(
+        as_of=valid,
+        known_at=known,
+        stances=[StanceOut.of(s) for s in page],
+        next_cursor=next_cursor,
+    )
+
+
+@router.get(
+    "/{actor}/{topic}",
+    summary="One stance with the statement behind it",
+    response_model=StanceOut,
+    responses={**READ_PROBLEMS, **problem_responses(404)},
+)
+def get_stance(
+    runtime: RuntimeDep,
+    _reader: ReaderDep,
+    actor: Slug,
+    topic: Slug,
+    as_of: AsOf = None,
+    known_at: KnownAt = None,
+) -> StanceOut:
+    """The stance of `actor` on `topic`; 404 when there is none (silence is not a stance)."""
+    valid, known = parse_time(as_of, field="as_of"), parse_time(known_at, field="known_at")
+    with runtime.database.read() as session:
+        found = stance(session.connection(), actor, topic, as_of=valid, known_at=known)
+    if found is None:
+        raise NotFound(f"{actor!r} has no stance on {topic!r} at that time")
+    return StanceOut.of(found)
+
+
+@router.get(
+    "/{actor}/{topic}/history",
+    summary="Every change of one stance, oldest first",
+    response_model=StanceHistory,
+    responses={**READ_PROBLEMS, **problem_responses(404)},
+)
+def get_stance_history(
+    runtime: RuntimeDep, _reader: ReaderDep, actor: Slug, topic: Slug
+) -> StanceHistory:
+    """Each change of the current stance, with the event (statement, correction, retraction)
+    that caused it. Unknown actors or topics are 404; a known pair never stated is empty."""
+    with runtime.database.read() as session:
+        connection = session.connection()
+        if get_actor(connection, actor) is None:
+            raise NotFound(f"no actor {actor!r}")
+        if get_topic(connection, topic) is None:
+            raise NotFound(f"no topic {topic!r}")
+        changes = stance_history(connection, actor, topic)
+    return StanceHistory(actor=actor, topic=topic, changes=[StanceChangeOut.of(c) for c in changes])

@@ -1,0 +1,40 @@
+"""Running the app under uvicorn so that shutdown does not wait on endless responses.
+
+uvicorn stops by waiting for every open response to finish before it runs the lifespan's
+shutdown; an event stream never finishes by itself, so without help a server with one open
+client would hang until killed. ``StanceServer`` first asks the app's runtime to end its streams
+(which close within one loop turn), then shuts down as usual; ``timeout_graceful_shutdown``
+bounds whatever else is still running.
+"""
+
+import socket
+
+import uvicorn
+from fastapi import FastAPI
+
+GRACEFUL_SHUTDOWN_SECONDS = 10
+
+
+class StanceServer(uvicorn.Server):
+    async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
+        app = self.config.app
+        runtime = getattr(getattr(app, "state", None), "runtime", None)
+        if runtime is not None:
+            runtime.begin_shutdown()
+        await super().shutdown(sockets)
+
+
+def server_config(app: FastAPI, *, host: str, port: int, log_level: str) -> uvicorn.Config:
+    return uvicorn.Config(
+        app,
+        host=host,
+        port=port,
+        log_level=log_level,
+        proxy_headers=True,
+        timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS,
+    )
+
+
+def run_server(app: FastAPI, *, host: str, port: int, log_level: str) -> None:
+    """Serve ``app`` until SIGINT or SIGTERM (what ``stance serve`` runs)."""
+    StanceServer(server_config(app, host=host, port=port, log_level=log_level)).run()
