@@ -40,6 +40,7 @@ def create_app(
         runtime = Runtime(settings=settings, database=database)
         runtime.notifier.bind(asyncio.get_running_loop())
         app.state.runtime = runtime
+        metrics.set_projector_lag_source(runtime.services.projector.lag)
         work = BackgroundWork(runtime.services, settings) if background else None
         if work is not None:
             await work.start()

@@ -14,6 +14,8 @@ import logging
 import uuid
 from typing import Any
 
+import psycopg
+import sqlalchemy.exc
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException
@@ -185,8 +187,27 @@ async def _validation_error(request: Request, error: Exception) -> ProblemRespon
     return ProblemResponse(problem)
 
 
+async def _unstorable_value(request: Request, error: Exception) -> ProblemResponse:
+    """A value passed validation but the database refuses it (SQLSTATE class 22: a NUL character
+    PostgreSQL cannot store, a number out of range). It came from the request, so it is the
+    client's to fix: a 422 that names no internals, logged for whoever should tighten validation.
+    """
+    log.warning("database refused a value on %s %s: %s", request.method, request.url.path, error)
+    problem = make_problem(
+        status=422,
+        slug="unstorable-value",
+        title="Unstorable value",
+        detail="A value in the request cannot be stored (for example a NUL character, or a "
+        "number out of range)",
+        instance=request.url.path,
+    )
+    return ProblemResponse(problem)
+
+
 def install_error_handlers(app: FastAPI) -> None:
     """Register the problem handlers; the catch-all is ``UnhandledErrorMiddleware``."""
+    app.add_exception_handler(sqlalchemy.exc.DataError, _unstorable_value)
+    app.add_exception_handler(psycopg.DataError, _unstorable_value)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(HTTPException, _http_error)
     app.add_exception_handler(ProblemError, _problem_error)

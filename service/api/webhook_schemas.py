@@ -11,7 +11,7 @@ from service.webhooks.delivery_log import AttemptView, DeliveryView
 from service.webhooks.subscriptions import NewSecret, SubscriptionView
 
 SlugItem = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9-]{0,62}$")]
-DeliveryStatus = Literal["pending", "delivered", "failed", "cancelled"]
+DeliveryStatus = Literal["pending", "delivered", "failed", "paused", "cancelled"]
 
 
 class WebhookIn(BaseModel):

@@ -1,10 +1,11 @@
 """The poller: claim the feeds that are due, fetch them concurrently, append what they report.
 
 One cycle (``poll_due``) claims due feeds under a lease (see ``leases``), fetches them with
-bounded concurrency overall and per host, and settles each one in a worker thread: parse, skip
-the items the feed already stored, append each new statement through the command bus, record the
-new items and the feed's next poll. Database work never runs on the event loop, so a cycle of
-hundreds of feeds does not stall the API that shares the loop.
+bounded concurrency overall and per host, and settles each feed that brought a body in a worker
+thread (see ``settle``): parse, skip the items already stored, append the new statements through
+the command bus, record the items and the feed's next poll. Polls without a body (304s, errors)
+are recorded together at the end of the batch. Database work never runs on the event loop, so a
+cycle of hundreds of feeds does not stall the API that shares the loop.
 
 Appends are idempotent across crashes and domain refusals are warnings (see ``appender``); one
 feed's failure never ends the cycle.
@@ -23,24 +24,14 @@ import httpx
 from service.config import Settings
 from service.feeds.appender import StatementAppender, feed_event_id
 from service.feeds.catalog_source import load_catalog
-from service.feeds.digest import FeedError, UnsafeXml, propose, publisher_for, read_entries
 from service.feeds.extract import ExtractionCatalog
 from service.feeds.fetch import FetchResult, FetchStatus, fetch
-from service.feeds.leases import (
-    Claim,
-    PollOutcome,
-    SeenItem,
-    claim_due,
-    claim_feed,
-    finish,
-    known_hashes,
-    release,
-)
+from service.feeds.leases import Claim, claim_due, claim_feed, release
 from service.feeds.limits import HostLimiter
 from service.feeds.options import schedule_policy
 from service.feeds.registry import FeedKind
-from service.feeds.reports import FoundStatement, PollReport, report_for
-from service.feeds.schedule import plan_next_poll
+from service.feeds.reports import FoundStatement, PollReport
+from service.feeds.settle import Settler
 from service.wiring import Services
 
 __all__ = ["FeedPoller", "FoundStatement", "PollReport", "feed_event_id"]
@@ -64,7 +55,8 @@ class FeedPoller:
 
     ``services`` supplies the database and the command bus; statements go through
     ``services.bus``, and its after-write hooks (projector catch-up, and in the API process the
-    event-stream wake-up and metrics) run for each of them, after the feed's last append.
+    event-stream wake-up and metrics) run for each of them, coalesced across feeds (see
+    ``appender``); when ``poll_due`` or ``poll_feed`` returns, they have run for everything.
     ``client`` is the outbound client (``service.feeds.options.build_feed_client``), owned and
     closed by whoever built it.
     """
@@ -80,11 +72,16 @@ class FeedPoller:
     ) -> None:
         self._database = services.database
         self._appender = StatementAppender(services.bus)
+        self._settler = Settler(
+            database=services.database,
+            appender=self._appender,
+            policy=schedule_policy(settings),
+            clock=clock,
+            jitter=jitter,
+        )
         self._client = client
         self._settings = settings
         self._clock = clock
-        self._jitter = jitter
-        self._policy = schedule_policy(settings)
         self._lease = timedelta(seconds=settings.feed_lease_seconds)
         # SQLite has one writer: more settling threads only take turns at its busy timeout
         # (and starve); on PostgreSQL a few overlap their round trips, while extraction holds
@@ -108,7 +105,7 @@ class FeedPoller:
             claim_due, self._database, now=self._clock(), lease=self._lease, limit=batch
         ):
             limits = _Limits(await self._catalog(claims), fetching, settling)
-            reports.extend(await asyncio.gather(*(self._poll(c, limits) for c in claims)))
+            reports.extend(await self._gather(claims, limits))
             if len(claims) < batch:
                 break
         return reports
@@ -121,7 +118,8 @@ class FeedPoller:
         limits = _Limits(
             await self._catalog([claim]), HostLimiter(total=1, per_host=1), asyncio.Semaphore(1)
         )
-        return await self._poll(claim, limits)
+        [report] = await self._gather([claim], limits)
+        return report
 
     async def _catalog(self, claims: Sequence[Claim]) -> ExtractionCatalog:
         if all(claim.feed.kind != FeedKind.NEWS for claim in claims):
@@ -133,7 +131,7 @@ class FeedPoller:
                 await asyncio.to_thread(release, self._database, claim)
             raise
 
-    async def _poll(self, claim: Claim, limits: _Limits) -> PollReport:
+    async def _poll(self, claim: Claim, limits: _Limits) -> PollReport | tuple[Claim, FetchResult]:
         feed, settings = claim.feed, self._settings
         try:
             async with limits.fetching.slot(feed.url):
@@ -153,124 +151,34 @@ class FeedPoller:
             # leased until the lease runs out.
             await asyncio.to_thread(release, self._database, claim)
             raise
+        if result.status is not FetchStatus.OK:
+            return claim, result  # recorded with the batch's other bodiless polls
         async with limits.settling:
-            return await asyncio.to_thread(self._settle_safely, claim, result, limits.catalog)
-
-    def _settle_safely(
-        self, claim: Claim, result: FetchResult, catalog: ExtractionCatalog
-    ) -> PollReport:
-        try:
-            return self._settle(claim, result, catalog)
-        except Exception as exc:
-            logger.exception("polling feed %s (%s) failed", claim.feed.id, claim.feed.url)
-            failure = FetchResult(
-                status=FetchStatus.ERROR,
-                url=result.url,
-                http_status=result.http_status,
-                error=f"internal error: {type(exc).__name__}: {exc}",
-            )
-            try:
-                return self._record(claim, failure)
-            except Exception:
-                logger.exception("cannot record the failure of feed %s", claim.feed.id)
-                return report_for(claim, failure, plan=None, recorded=False)
+            return await asyncio.to_thread(self._settle, claim, result, limits.catalog)
 
     def _settle(self, claim: Claim, result: FetchResult, catalog: ExtractionCatalog) -> PollReport:
-        if result.status is not FetchStatus.OK:
-            return self._record(claim, result)
-        feed = claim.feed
-        try:
-            document = read_entries(
-                result.body,
-                kind=feed.kind,
-                content_type=result.content_type,
-                url=result.url,
-                feed_id=str(feed.id),
-            )
-        except (FeedError, UnsafeXml) as exc:
-            refused = FetchResult(
-                status=FetchStatus.ERROR,
-                url=result.url,
-                http_status=result.http_status,
-                error=f"unreadable feed: {exc}",
-            )
-            return self._record(claim, refused)
-        known = known_hashes(self._database, feed.id, [e.guid_hash for e in document.entries])
-        warnings = list(document.warnings)
-        if result.permanent_redirect:
-            warnings.append(f"moved permanently to {result.permanent_redirect}; update the URL")
-        publisher = publisher_for(feed.name, document.title, feed.url)
-        observed_at = self._clock()
-        found: list[FoundStatement] = []
-        seen: list[SeenItem] = []
-        try:
-            for entry in document.entries:
-                if entry.guid_hash in known:
-                    continue
-                commands = propose(
-                    entry,
-                    catalog=catalog,
-                    feed_id=str(feed.id),
-                    publisher=publisher,
-                    observed_at=observed_at,
-                )
-                recorded = [
-                    statement
-                    for command in commands
-                    if (statement := self._appender.append(feed.id, command, entry.link, warnings))
-                ]
-                found.extend(recorded)
-                seen.append(SeenItem(entry.guid_hash, entry.link, entry.title, len(recorded)))
-        finally:
-            self._appender.after_writes(found)
-        return self._record(
-            claim,
-            result,
-            feed_ttl=document.ttl,
-            warnings=tuple(warnings),
-            items=tuple(seen),
-            statements=tuple(found),
-        )
+        report = self._settler.settle(claim, result, catalog)
+        if report.statements:
+            self._after_writes(report.statements)
+        return report
 
-    def _record(
-        self,
-        claim: Claim,
-        result: FetchResult,
-        *,
-        feed_ttl: timedelta | None = None,
-        warnings: tuple[str, ...] | None = None,
-        items: tuple[SeenItem, ...] = (),
-        statements: tuple[FoundStatement, ...] = (),
-    ) -> PollReport:
-        feed, now = claim.feed, self._clock()
-        plan = plan_next_poll(
-            now=now,
-            status=result.status,
-            interval=timedelta(seconds=feed.interval_seconds),
-            consecutive_failures=feed.consecutive_failures,
-            feed_ttl=feed_ttl,
-            http_ttl=result.ttl,
-            retry_after=result.retry_after,
-            policy=self._policy,
-            jitter_draw=self._jitter(),
-        )
-        succeeded = result.status in (FetchStatus.OK, FetchStatus.NOT_MODIFIED)
-        outcome = PollOutcome(
-            polled_at=now,
-            outcome=result.status.value,
-            http_status=result.http_status,
-            plan=plan,
-            succeeded=succeeded,
-            etag=result.etag,
-            last_modified=result.last_modified,
-            error=None if succeeded else result.error,
-            warnings=warnings,
-            items=items,
-            statements=len(statements),
-        )
-        recorded = finish(self._database, claim, outcome)
-        if not recorded:
-            logger.warning("feed %s: lease lost before its poll was recorded", feed.id)
-        return report_for(
-            claim, result, plan=plan, recorded=recorded, statements=statements, outcome=outcome
-        )
+    async def _gather(self, claims: Sequence[Claim], limits: _Limits) -> list[PollReport]:
+        done = await asyncio.gather(*(self._poll(claim, limits) for claim in claims))
+        reports = [poll for poll in done if isinstance(poll, PollReport)]
+        bodiless = [poll for poll in done if not isinstance(poll, PollReport)]
+        if bodiless:
+            reports.extend(await asyncio.to_thread(self._settler.record_all, bodiless))
+        await asyncio.to_thread(self._after_writes, ())
+        return reports
+
+    def _after_writes(self, found: Sequence[FoundStatement]) -> None:
+        """The bus's hooks for what was appended; ``()`` waits for all of it to be done."""
+        try:
+            if found:
+                self._appender.after_writes(found)
+            else:
+                self._appender.flush()
+        except Exception:
+            # The projector catches up at the next write or by its own loop; a poll that has
+            # appended and recorded its statements has not failed.
+            logger.exception("after-write hooks failed after a feed poll")

@@ -8,7 +8,7 @@ they announce, so a rebuild never empties or refills them.
 import uuid
 from datetime import datetime
 
-from sqlalchemy import Column, Index, String, Text
+from sqlalchemy import Column, Index, String, Text, text
 from sqlmodel import Field, SQLModel
 
 from service.store.types import UTCDateTime, json_type, position_type
@@ -50,13 +50,20 @@ class WebhookDeliveryRow(SQLModel, table=True):
     """One message for one subscriber (the outbox row), and where its delivery stands.
 
     ``payload`` is the exact body, built once: every attempt sends and signs the same bytes.
+    ``status``: pending (due at ``next_attempt_at``), delivered, failed, paused (its subscription
+    is disabled; pending again when it is enabled) or cancelled (its subscription was deleted).
     ``claimed_until`` is a worker's lease: while it lies in the future the row is being sent, and
     a worker that died leaves a lease that simply runs out.
     """
 
     __tablename__ = "webhook_deliveries"
     __table_args__ = (
-        Index("ix_webhook_deliveries_due", "status", "next_attempt_at"),
+        Index(
+            "ix_webhook_deliveries_due",
+            "next_attempt_at",
+            sqlite_where=text("status = 'pending'"),
+            postgresql_where=text("status = 'pending'"),
+        ),
         Index("ix_webhook_deliveries_subscription", "subscription_id", "created_at"),
     )
 

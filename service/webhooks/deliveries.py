@@ -18,12 +18,14 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, bindparam, insert, or_, select, update
+from sqlalchemy import Connection, and_, bindparam, insert, or_, select, update
 
 from service.db import Database
 from service.store.webhook_tables import attempts_table, deliveries_table, subscriptions_table
 from service.webhooks.attempt import AttemptResult
+from service.webhooks.outbox import DeliveryStatus
 from service.webhooks.policy import MessageState, RetryPolicy, classify, decide
+from service.webhooks.subscriptions import pause_deliveries
 
 ERROR_LENGTH = 1000  # the columns' width; longer messages are cut to fit
 REASON_LENGTH = 300
@@ -55,44 +57,35 @@ class FinishedAttempt:
 def claim_due(
     database: Database, *, limit: int, now: datetime, lease: timedelta
 ) -> list[ClaimedDelivery]:
-    """Lease up to ``limit`` due deliveries of enabled subscriptions, oldest due first."""
-    d, s = deliveries_table, subscriptions_table
-    until = now + lease
+    """Lease up to ``limit`` due deliveries, oldest due first.
+
+    The due rows are read from the partial index of pending rows alone, in order, so the claim
+    costs the same however large the log of delivered messages grows. A row whose subscription
+    was disabled or deleted meanwhile (the outbox wrote it just as that happened) is paused or
+    cancelled here instead of being sent.
+    """
+    d = deliveries_table
     due = (
         select(d.c.id)
-        .join(s, s.c.id == d.c.subscription_id)
         .where(
-            d.c.status == MessageState.PENDING.value,
+            d.c.status == DeliveryStatus.PENDING.value,
             d.c.next_attempt_at <= now,
             or_(d.c.claimed_until.is_(None), d.c.claimed_until <= now),
-            s.c.enabled.is_(True),
-            s.c.deleted_at.is_(None),
         )
         .order_by(d.c.next_attempt_at)
         .limit(limit)
-        .with_for_update(of=d, skip_locked=True)
+        .with_for_update(skip_locked=True)
     )
+    until = now + lease
     with database.write() as session:
         connection = session.connection()
         ids = list(connection.execute(due).scalars())
         if not ids:
             return []
-        connection.execute(update(d).where(d.c.id.in_(ids)).values(claimed_until=until))
-        rows = connection.execute(
-            select(
-                d.c.id,
-                d.c.subscription_id,
-                d.c.payload,
-                d.c.attempts,
-                d.c.next_attempt_at,
-                s.c.url,
-                s.c.secret,
-                s.c.previous_secret,
-                s.c.previous_secret_until,
-            )
-            .join(s, s.c.id == d.c.subscription_id)
-            .where(d.c.id.in_(ids))
-        ).all()
+        rows = _claimable(connection, _with_subscriptions(connection, ids))
+        if rows:
+            claimed_ids = [row.id for row in rows]
+            connection.execute(update(d).where(d.c.id.in_(claimed_ids)).values(claimed_until=until))
     rows.sort(key=lambda row: row.next_attempt_at)
     return [
         ClaimedDelivery(
@@ -106,6 +99,65 @@ def claim_due(
         )
         for row in rows
     ]
+
+
+def _with_subscriptions(connection: Connection, ids: Sequence[uuid.UUID]) -> list[Any]:
+    d, s = deliveries_table, subscriptions_table
+    query = (
+        select(
+            d.c.id,
+            d.c.subscription_id,
+            d.c.payload,
+            d.c.attempts,
+            d.c.next_attempt_at,
+            s.c.url,
+            s.c.secret,
+            s.c.previous_secret,
+            s.c.previous_secret_until,
+            s.c.enabled,
+            s.c.deleted_at,
+        )
+        .join(s, s.c.id == d.c.subscription_id)
+        .where(d.c.id.in_(ids))
+    )
+    return list(connection.execute(query).all())
+
+
+def _claimable(connection: Connection, rows: list[Any]) -> list[Any]:
+    """The rows whose subscription may be sent to; the others are paused or cancelled.
+
+    Subscriptions that look disabled are read again under a share lock, so a row is never paused
+    by a stale view of an endpoint being enabled right now. A subscription locked by such a
+    change is skipped rather than waited for (waiting could deadlock with a delete that waits
+    for these rows); its rows are decided at the next claim.
+    """
+    held = {row.subscription_id for row in rows if not row.enabled or row.deleted_at}
+    if not held:
+        return rows
+    s, d = subscriptions_table, deliveries_table
+    current = {
+        sub.id: sub
+        for sub in connection.execute(
+            select(s.c.id, s.c.enabled, s.c.deleted_at)
+            .where(s.c.id.in_(sorted(held)))
+            .order_by(s.c.id)
+            .with_for_update(read=True, skip_locked=True)
+        )
+    }
+    sendable = []
+    for row in rows:
+        if row.subscription_id not in held:
+            sendable.append(row)
+            continue
+        sub = current.get(row.subscription_id)
+        if sub is None:
+            continue
+        if sub.enabled and sub.deleted_at is None:
+            sendable.append(row)
+            continue
+        status = DeliveryStatus.CANCELLED if sub.deleted_at else DeliveryStatus.PAUSED
+        connection.execute(update(d).where(d.c.id == row.id).values(status=status.value))
+    return sendable
 
 
 def record_attempts(
@@ -210,6 +262,7 @@ def record_attempts(
                 .where(s.c.id == subscription_id, s.c.enabled.is_(True))
                 .values(enabled=False, disabled_reason=reason)
             )
+            pause_deliveries(connection, subscription_id)
 
 
 def release(database: Database, claimed: Sequence[ClaimedDelivery]) -> None:

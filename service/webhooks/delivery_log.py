@@ -13,8 +13,8 @@ from typing import Any
 from sqlalchemy import Connection, and_, or_, select, update
 
 from service.store.webhook_tables import attempts_table, deliveries_table
+from service.webhooks.outbox import DeliveryStatus
 from service.webhooks.payload import message_id
-from service.webhooks.policy import MessageState
 
 _D = deliveries_table
 _A = attempts_table
@@ -100,7 +100,7 @@ def retry_delivery(
     changed = connection.execute(
         update(_D)
         .where(_D.c.id == delivery_id, _D.c.subscription_id == subscription_id)
-        .values(status=MessageState.PENDING.value, next_attempt_at=now, claimed_until=None)
+        .values(status=DeliveryStatus.PENDING.value, next_attempt_at=now, claimed_until=None)
     ).rowcount
     return get_delivery(connection, subscription_id, delivery_id) if changed else None
 

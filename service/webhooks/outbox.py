@@ -14,6 +14,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import Connection, Table, select
@@ -27,9 +28,18 @@ from service.webhooks.payload import (
     outbox_key,
     stance_changed_payload,
 )
-from service.webhooks.policy import MessageState
 
-PENDING = MessageState.PENDING.value
+
+class DeliveryStatus(StrEnum):
+    """Where a delivery stands; the first three are the policy's ``MessageState`` values."""
+
+    PENDING = "pending"  # due at next_attempt_at
+    DELIVERED = "delivered"
+    FAILED = "failed"
+    PAUSED = "paused"  # its subscription is disabled; pending again once it is enabled
+    CANCELLED = "cancelled"  # its subscription was deleted; never sent
+
+
 _LOOKUP_CHUNK = 500  # ids per IN (...) list: well under every driver's parameter limit
 
 
@@ -183,7 +193,7 @@ def _row(
         "payload": body,
         "position": change["position"],
         "created_at": now,
-        "status": PENDING,
+        "status": DeliveryStatus.PENDING.value,
         "attempts": 0,
         "next_attempt_at": now,
         "last_attempt_at": None,

@@ -15,10 +15,9 @@ from sqlalchemy import Connection, and_, insert, or_, select, update
 
 from service.store.read_model_tables import ReadModelTables
 from service.store.webhook_tables import deliveries_table, subscriptions_table
-from service.webhooks.policy import MessageState
+from service.webhooks.outbox import DeliveryStatus
 from service.webhooks.signing import generate_secret
 
-CANCELLED = "cancelled"  # a pending delivery of a deleted subscription; never sent
 ROTATION_OVERLAP = timedelta(hours=24)
 """How long the previous secret keeps signing after a rotation, so receivers can switch over."""
 
@@ -124,7 +123,7 @@ def set_enabled(
 ) -> SubscriptionView | None:
     """Enable or disable by hand; enabling forgives the failure run that may have disabled it.
 
-    Deliveries queued while it was disabled are still pending and go out once it is enabled.
+    Disabling pauses what was waiting to be sent, enabling sends it (the overdue first).
     """
     values: dict[str, Any] = {"enabled": enabled}
     if enabled:
@@ -134,7 +133,37 @@ def set_enabled(
     changed = connection.execute(
         update(_S).where(_S.c.id == subscription_id, _S.c.deleted_at.is_(None)).values(**values)
     ).rowcount
-    return get_subscription(connection, subscription_id, now=now) if changed else None
+    if not changed:
+        return None
+    if enabled:
+        resume_deliveries(connection, subscription_id)
+    else:
+        pause_deliveries(connection, subscription_id)
+    return get_subscription(connection, subscription_id, now=now)
+
+
+def pause_deliveries(connection: Connection, subscription_id: uuid.UUID) -> None:
+    """Take a disabled subscription's pending deliveries out of the worker's due index.
+
+    Left pending, they would become due and stay due for as long as it is disabled, and every
+    claim would read past them.
+    """
+    _move(connection, subscription_id, DeliveryStatus.PENDING, DeliveryStatus.PAUSED)
+
+
+def resume_deliveries(connection: Connection, subscription_id: uuid.UUID) -> None:
+    _move(connection, subscription_id, DeliveryStatus.PAUSED, DeliveryStatus.PENDING)
+
+
+def _move(
+    connection: Connection, subscription_id: uuid.UUID, old: DeliveryStatus, new: DeliveryStatus
+) -> None:
+    d = deliveries_table
+    connection.execute(
+        update(d)
+        .where(d.c.subscription_id == subscription_id, d.c.status == old.value)
+        .values(status=new.value)
+    )
 
 
 def rotate_secret(
@@ -164,7 +193,7 @@ def rotate_secret(
 def delete_subscription(
     connection: Connection, subscription_id: uuid.UUID, *, now: datetime
 ) -> bool:
-    """Soft-delete: the row and its delivery log stay; what was still pending is cancelled.
+    """Soft-delete: the row and its delivery log stay; what was still to be sent is cancelled.
 
     Leases are cleared with it, so a worker sending one of them right now cannot write its
     result over the cancellation (its attempt is still logged).
@@ -179,8 +208,11 @@ def delete_subscription(
     d = deliveries_table
     connection.execute(
         update(d)
-        .where(d.c.subscription_id == subscription_id, d.c.status == MessageState.PENDING.value)
-        .values(status=CANCELLED, next_attempt_at=None, claimed_until=None)
+        .where(
+            d.c.subscription_id == subscription_id,
+            d.c.status.in_([DeliveryStatus.PENDING.value, DeliveryStatus.PAUSED.value]),
+        )
+        .values(status=DeliveryStatus.CANCELLED.value, next_attempt_at=None, claimed_until=None)
     )
     return True
 

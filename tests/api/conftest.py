@@ -15,8 +15,9 @@ import pytest
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.testclient import TestClient
 from pydantic import BaseModel, Field, HttpUrl
+from sqlalchemy import text
 
-from service.api.deps import ReaderDep, WriterDep
+from service.api.deps import ReaderDep, RuntimeDep, WriterDep
 from service.api.openapi import WRITE_PROBLEMS
 from service.api.pagination import Cursor, decode_cursor
 from service.api.server import StanceServer, server_config
@@ -75,6 +76,14 @@ _FAILURES: dict[str, Exception] = {
 @probe_router.api_route("/fail/{kind}", methods=["GET", "POST"])
 def fail(kind: str) -> None:
     raise _FAILURES[kind]
+
+
+@probe_router.get("/echo")
+def echo(runtime: RuntimeDep, value: str) -> dict[str, str]:
+    """Sends ``value`` to the database unchecked, as a route with loose validation would."""
+    with runtime.database.read() as session:
+        stored = session.execute(text("SELECT CAST(:value AS TEXT)"), {"value": value}).scalar()
+    return {"value": str(stored)}
 
 
 @probe_router.post("/statements/{statement_id}/approval")

@@ -106,3 +106,12 @@ def test_unexpected_errors_are_a_500_that_leaks_nothing_and_is_logged(
     assert "postgres" not in response.text and "RuntimeError" not in response.text
     reference = body["detail"].rsplit(" ", 1)[-1]
     assert any(reference in record.getMessage() for record in caplog.records)
+
+
+def test_a_value_the_database_cannot_store_is_a_422_not_a_500(client, test_db):
+    response = client.get("/_probe/echo", params={"value": "a\x00b"})
+    if test_db.backend == "sqlite":
+        assert response.status_code == 200  # SQLite stores NUL characters
+    else:
+        body = assert_problem(response, 422, "unstorable-value")
+        assert "psycopg" not in response.text and "SELECT" not in body["detail"]

@@ -8,7 +8,9 @@ item's link as its source within one scheduler interval. Runs on SQLite and Post
 
 import asyncio
 import time
+import uuid
 from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -20,6 +22,7 @@ from service.auth.registry import create_key
 from service.db import Database
 from service.demo.catalog import ACTORS, TOPICS
 from service.demo.loader import load_demo
+from service.feeds.leases import claim_feed
 from service.feeds.options import build_feed_client
 from service.feeds.poller import FeedPoller
 from service.scheduler import FeedScheduler
@@ -116,6 +119,14 @@ def test_refusals_are_problems(make_client, client: TestClient, writer, httpserv
     )
     assert client.post("/v1/feeds", json={"url": url}, headers=writer).status_code == 201
     assert_problem(client.post("/v1/feeds", json={"url": url}, headers=writer), 409, "feed-exists")
+    [feed] = client.get("/v1/feeds").json()["items"]
+    claim_feed(  # another worker is polling it right now
+        client.app.state.runtime.database,  # type: ignore[attr-defined]
+        uuid.UUID(feed["id"]),
+        now=datetime.now(UTC),
+        lease=timedelta(minutes=5),
+    )
+    assert_problem(client.post(f"/v1/feeds/{feed['id']}/poll", headers=writer), 409, "feed-busy")
     missing = "/v1/feeds/00000000-0000-4000-8000-000000000000"
     assert_problem(client.get(missing), 404, "not-found")
     assert_problem(client.post(f"{missing}/poll", headers=writer), 404, "not-found")

@@ -12,7 +12,7 @@ import httpx
 import pytest
 from pytest_httpserver import HTTPServer
 
-from service.feeds import poller as poller_module
+from service.feeds import settle as settle_module
 from service.feeds.poller import FeedPoller
 from service.feeds.registry import FeedDeleted, delete_feed, get_feed, resume_feed
 from service.queries import get_statement, stance
@@ -128,15 +128,15 @@ async def test_a_crash_after_the_append_does_not_record_a_statement_twice(
 ):
     site = FeedSite([TROOPS])
     feed = add_test_feed(services, serve(httpserver, site))
-    real_finish = poller_module.finish
 
     def crash(*_args, **_kwargs):
         raise RuntimeError("killed between the append and the feed's items")
 
-    monkeypatch.setattr(poller_module, "finish", crash)
-    crashed = await make_poller(services, feed_client).poll_feed(feed.id)
-    assert not crashed.recorded
-    monkeypatch.setattr(poller_module, "finish", real_finish)
+    with monkeypatch.context() as patched:  # the worker dies: nothing after the append is written
+        patched.setattr(settle_module, "finish", crash)
+        patched.setattr(settle_module, "finish_all", crash)
+        crashed = await make_poller(services, feed_client).poll_feed(feed.id)
+    assert not crashed.recorded and len(feed_events(services, feed.id)) == 1
     # The dead worker's lease runs out; the next poll fetches the item again.
     later = make_poller(services, feed_client, clock=lambda: datetime.now(UTC) + timedelta(hours=1))
     retried = await later.poll_feed(feed.id)

@@ -9,7 +9,7 @@ from typing import Any
 import httpx
 import pytest
 from pytest_httpserver import HTTPServer
-from sqlalchemy import select
+from sqlalchemy import select, update
 from standardwebhooks.webhooks import Webhook
 
 from service.db import Database
@@ -17,6 +17,7 @@ from service.store.webhook_tables import attempts_table, subscriptions_table
 from service.webhooks.deliveries import claim_due
 from service.webhooks.payload import message_id
 from service.webhooks.policy import RetryPolicy
+from service.webhooks.subscriptions import set_enabled
 from service.webhooks.worker import DeliveryWorker, build_delivery_client
 from tests.webhooks.harness import Receiver, Reply, World, fast_settings, run_until, wait_for
 
@@ -295,3 +296,57 @@ def test_the_lease_must_outlast_the_timeout(test_db: Any, database: Database) ->
     settings = fast_settings(test_db.url, webhook_timeout_seconds=5, webhook_lease_seconds=5)
     with pytest.raises(ValueError, match="lease"):
         DeliveryWorker(database, httpx.AsyncClient(), settings)
+
+
+async def test_a_disabled_subscription_keeps_its_messages_until_it_is_enabled(
+    world: World, receiver: HTTPServer, make_worker: WorkerFactory
+) -> None:
+    endpoint = Receiver(receiver)
+    subscription, _ = world.subscribe(endpoint.url)
+    world.say("lukashenko", "war-justified", "supports")
+    world.say("tokayev", "sanctions", "opposes")
+    with world.database.write() as session:
+        set_enabled(session.connection(), subscription, enabled=False, now=datetime.now(UTC))
+    worker = make_worker()
+    assert await worker.run_once() == 0
+    assert [row.status for row in world.deliveries()] == ["paused", "paused"]
+
+    with world.database.write() as session:
+        set_enabled(session.connection(), subscription, enabled=True, now=datetime.now(UTC))
+    await run_until(worker, all_done(world))
+    assert [row.status for row in world.deliveries()] == ["delivered", "delivered"]
+    assert len(endpoint.received) == 2
+
+
+async def test_a_message_queued_just_as_its_subscription_went_away_is_held_back(
+    world: World, receiver: HTTPServer, make_worker: WorkerFactory
+) -> None:
+    endpoint = Receiver(receiver)
+    disabled, _ = world.subscribe(endpoint.url)
+    deleted, _ = world.subscribe(endpoint.url)
+    world.say("lukashenko", "war-justified", "supports")
+    s = subscriptions_table
+    with world.database.write() as session:  # as a change committing after the outbox read
+        session.connection().execute(update(s).where(s.c.id == disabled).values(enabled=False))
+        session.connection().execute(
+            update(s).where(s.c.id == deleted).values(deleted_at=datetime.now(UTC))
+        )
+    assert await make_worker().run_once() == 0
+    assert world.deliveries(disabled)[0].status == "paused"
+    assert world.deliveries(deleted)[0].status == "cancelled"
+    assert endpoint.received == []
+
+
+async def test_gone_pauses_the_rest_of_the_endpoints_queue(
+    world: World, receiver: HTTPServer, make_worker: WorkerFactory
+) -> None:
+    endpoint = Receiver(receiver, default=Reply(410))
+    subscription, _ = world.subscribe(endpoint.url)
+    for stance in ("supports", "opposes", "neutral"):
+        world.say("lukashenko", "war-justified", stance)
+    await run_until(make_worker(webhook_concurrency=1), all_done(world))
+    assert [row.status for row in world.deliveries(subscription)] == [
+        "failed",
+        "paused",
+        "paused",
+    ]
