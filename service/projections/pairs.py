@@ -5,6 +5,11 @@ The stance rule needs, for the current matrix, the counting statement with the g
 another label. Adding a statement updates both in constant time, which is what a rebuild does
 hundreds of thousands of times; removing one (a correction or retraction) marks them stale and
 they are recomputed from the candidates on the next read.
+
+A pair loaded from the database is ``partial``: only its best statement and the best one with
+another label are loaded, not every statement it ever had (a pair can hold thousands). Adding
+keeps both right; removing one of them leaves the pair ``stale``, and the projection reloads
+the two from the database.
 """
 
 import uuid
@@ -19,12 +24,13 @@ Best = tuple[uuid.UUID, Rank, str]
 class PairState:
     """The counting statements of one pair, its chosen one, and its row in ``current_stances``."""
 
-    __slots__ = ("_best", "_previous", "_stale", "candidates", "current", "in_table")
+    __slots__ = ("_best", "_previous", "_stale", "candidates", "current", "in_table", "partial")
 
     def __init__(self) -> None:
         self.candidates: dict[uuid.UUID, tuple[Rank, str]] = {}
         self.current: dict[str, Any] | None = None
         self.in_table = False
+        self.partial = False
         self._best: Best | None = None
         self._previous: tuple[Rank, str] | None = None
         self._stale = False
@@ -46,6 +52,15 @@ class PairState:
     def remove(self, statement_id: uuid.UUID) -> None:
         if self.candidates.pop(statement_id, None) is not None:
             self._stale = True
+
+    @property
+    def stale(self) -> bool:
+        return self._stale
+
+    def reset(self, loaded: list[tuple[uuid.UUID, Rank, str]]) -> None:
+        """Start again from ``loaded`` (the pair's best statements, from the database)."""
+        self.candidates = {sid: (rank, label) for sid, rank, label in loaded}
+        self._recompute()
 
     @property
     def best(self) -> Best | None:

@@ -17,7 +17,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, select, tuple_
+from sqlalchemy import Connection, literal, select, tuple_
 
 from service.domain.stances import Stance, is_flip
 from service.projections import bulk
@@ -53,6 +53,7 @@ class StatementProjection:
         self._closed: list[dict[str, Any]] = []
         self._dirty: set[Pair] = set()
         self._changes: list[dict[str, Any]] = []
+        self._written_changes: list[dict[str, Any]] = []
 
     def apply(
         self, connection: Connection, events: Sequence[RecordedEvent]
@@ -61,12 +62,12 @@ class StatementProjection:
         relevant = [event for event in events if event.type in STATEMENT_EVENTS]
         if not relevant:
             return []
+        self._written_changes = []
         self._load(connection, relevant)
         for event in relevant:
             self._apply_event(connection, event)
-        changes = self._changes
         self._write(connection)
-        return changes
+        return self._written_changes
 
     # --- loading -------------------------------------------------------------------------
 
@@ -101,11 +102,7 @@ class StatementProjection:
         self._load_pairs(connection, pairs - self._pairs.keys())
 
     def _load_pairs(self, connection: Connection, wanted: set[Pair]) -> None:
-        versions, current, known = (
-            self.tables.statement_versions,
-            self.tables.current_stances,
-            self.tables.stance_pairs,
-        )
+        current, known = self.tables.current_stances, self.tables.stance_pairs
         for chunk in _chunks(sorted(wanted), _CHUNK):
             states = {pair: PairState() for pair in chunk}
             self._pairs.update(states)
@@ -113,28 +110,49 @@ class StatementProjection:
             for actor, topic in connection.execute(
                 select(known.c.actor_id, known.c.topic_id).where(in_chunk)
             ):
-                states[(actor, topic)].in_table = True
-            rows = connection.execute(
-                select(
-                    versions.c.actor_id,
-                    versions.c.topic_id,
-                    versions.c.statement_id,
-                    versions.c.stated_at,
-                    versions.c.recorded_position,
-                    versions.c.stance,
-                ).where(
-                    tuple_(versions.c.actor_id, versions.c.topic_id).in_(chunk),
-                    versions.c.known_until_position.is_(None),
-                    versions.c.counts.is_(True),
-                )
-            )
-            for actor, topic, sid, stated_at, recorded_position, stance in rows:
-                states[(actor, topic)].add(sid, (stated_at, recorded_position), stance)
+                state = states[(actor, topic)]
+                state.in_table = state.partial = True
+                state.reset(self._top_statements(connection, (actor, topic)))
             rows = connection.execute(
                 select(current).where(tuple_(current.c.actor_id, current.c.topic_id).in_(chunk))
             )
             for row in rows.mappings():
                 states[(row["actor_id"], row["topic_id"])].current = dict(row)
+
+    def _top_statements(self, connection: Connection, pair: Pair) -> list[tuple[Any, ...]]:
+        """The pair's counting statement the rule picks now, and the best one with another
+        label: two index seeks, however many statements the pair has."""
+        versions = self.tables.statement_versions
+        rank = (versions.c.stated_at, versions.c.recorded_position)
+        query = (
+            select(versions.c.statement_id, *rank, versions.c.stance)
+            .where(
+                versions.c.actor_id == pair[0],
+                versions.c.topic_id == pair[1],
+                versions.c.known_until_position.is_(None),
+                versions.c.counts.is_(True),
+            )
+            .order_by(*(column.desc() for column in rank))
+            .limit(1)
+        )
+        best = connection.execute(query).first()
+        if best is None:
+            return []
+        below = query.where(
+            versions.c.stance != best.stance,
+            tuple_(*rank) < tuple_(literal(best.stated_at, rank[0].type), literal(best[2])),
+        )
+        found = [best, *connection.execute(below).all()]
+        return [(row[0], (row[1], row[2]), row[3]) for row in found]
+
+    def _fresh(self, connection: Connection, pair: Pair) -> PairState:
+        """The pair's state with its best statements known; a partial pair that lost one of
+        them is reloaded from the database after writing what this batch did so far."""
+        state = self._pairs[pair]
+        if state.partial and state.stale:
+            self._write(connection)
+            state.reset(self._top_statements(connection, pair))
+        return state
 
     # --- applying ------------------------------------------------------------------------
 
@@ -176,7 +194,7 @@ class StatementProjection:
             )
         for each in touched:
             self._pair(connection, each)
-            self._refresh_current(each, event)
+            self._refresh_current(connection, each, event)
 
     def _close(self, previous: dict[str, Any], event: RecordedEvent) -> None:
         key = (previous["statement_id"], previous["version_no"])
@@ -193,14 +211,14 @@ class StatementProjection:
             }
         )
 
-    def _refresh_current(self, pair: Pair, event: RecordedEvent) -> None:
+    def _refresh_current(self, connection: Connection, pair: Pair, event: RecordedEvent) -> None:
         """Recompute the pair's current stance after ``event``; log a change when the label moves.
 
         ``previous_stance`` is the stance of the latest earlier-stated counting statement with
         another label (valid-time order), the same definition the as-of replay uses, so the
         current matrix and a replay at "now" agree even when old statements arrive late.
         """
-        state = self._pairs[pair]
+        state = self._fresh(connection, pair)
         current = state.current
         best = state.best
         if best is None:
@@ -288,6 +306,7 @@ class StatementProjection:
         rows = [row for pair in dirty if (row := self._pairs[pair].current) is not None]
         bulk.insert_rows(connection, t.current_stances, rows)
         bulk.insert_rows(connection, t.stance_changes, self._changes)
+        self._written_changes.extend(self._changes)
         self._inserted, self._closed, self._dirty, self._changes = {}, [], set(), []
 
 
