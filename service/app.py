@@ -44,6 +44,7 @@ def create_app(
         work = BackgroundWork(runtime.services, settings) if background else None
         if work is not None:
             await work.start()
+            app.state.webhook_worker = work.deliveries  # manual retries wake it at once
         try:
             yield
         finally:

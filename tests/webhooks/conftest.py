@@ -8,7 +8,7 @@ service runs on.
 import ipaddress
 import socket
 import ssl
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator
 from typing import Any
 
 import httpcore
@@ -21,7 +21,9 @@ from service.app import create_app
 from service.auth.registry import create_key
 from service.db import Database
 from service.net.url_guard import IPAddress, is_public_address
-from tests.webhooks.harness import fast_settings
+from service.webhooks.policy import RetryPolicy
+from service.webhooks.worker import DeliveryWorker, build_delivery_client
+from tests.webhooks.harness import WorkerFactory, World, fast_settings
 
 LOOPBACK_V4 = ipaddress.IPv4Network("127.0.0.0/8")
 
@@ -168,3 +170,28 @@ def writer(database: Database) -> dict[str, str]:
 def reader(database: Database) -> dict[str, str]:
     """Authorization headers of a read-only key."""
     return _key_headers(database, "hooks-reader", can_write=False)
+
+
+@pytest.fixture
+def world(database: Database, test_db: Any) -> World:
+    """The write side on the test database, with two actors and two topics."""
+    world = World(database, fast_settings(test_db.url))
+    world.catalog(["lukashenko", "tokayev"], ["war-justified", "sanctions"])
+    return world
+
+
+@pytest.fixture
+async def make_worker(database: Database, test_db: Any) -> AsyncIterator[WorkerFactory]:
+    """Workers with test settings (overridable) on a shared client that may reach 127.0.0.1."""
+    made: list[DeliveryWorker] = []
+    async with build_delivery_client(fast_settings(test_db.url)) as client:
+
+        def make(*, policy: RetryPolicy | None = None, **overrides: Any) -> DeliveryWorker:
+            settings = fast_settings(test_db.url, **overrides)
+            worker = DeliveryWorker(database, client, settings, policy=policy)
+            made.append(worker)
+            return worker
+
+        yield make
+        for worker in made:
+            await worker.stop()

@@ -29,10 +29,13 @@ from service.domain.commands import (
     RetractStatement,
 )
 from service.domain.values import Source
-from service.store.webhook_tables import deliveries_table
+from service.store.webhook_tables import attempts_table, deliveries_table, subscriptions_table
 from service.webhooks import subscriptions
 from service.webhooks.worker import DeliveryWorker
 from service.wiring import Services, build_services
+
+WorkerFactory = Callable[..., DeliveryWorker]
+"""``make_worker(policy=..., **setting_overrides)``, the conftest fixture's type."""
 
 SOURCE = Source("https://example.org/wire", "Wire report", "Example Wire", None)
 BASE = datetime(2024, 1, 1, tzinfo=UTC)
@@ -160,6 +163,22 @@ class World:
                 now=datetime.now(UTC),
             )
         return view.id, secret.secret
+
+    def attempts(self, delivery_id: uuid.UUID) -> list[Any]:
+        """The attempt log of one delivery, oldest first."""
+        a = attempts_table
+        query = select(a).where(a.c.delivery_id == delivery_id).order_by(a.c.attempted_at, a.c.id)
+        with self.database.read() as session:
+            return list(session.connection().execute(query).all())
+
+    def subscription(self, subscription_id: uuid.UUID) -> Any:
+        s = subscriptions_table
+        with self.database.read() as session:
+            return session.connection().execute(select(s).where(s.c.id == subscription_id)).one()
+
+    def all_sent(self) -> bool:
+        """Nothing is waiting to be sent (every delivery delivered, failed, paused, cancelled)."""
+        return all(row.status != "pending" for row in self.deliveries())
 
     def deliveries(self, subscription_id: uuid.UUID | None = None) -> list[Any]:
         d = deliveries_table

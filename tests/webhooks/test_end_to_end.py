@@ -27,13 +27,6 @@ async def worker(database: Database, test_db: Any) -> AsyncIterator[DeliveryWork
         await running.stop()
 
 
-@pytest.fixture
-def world(database: Database, test_db: Any) -> World:
-    world = World(database, fast_settings(test_db.url))
-    world.catalog(["lukashenko", "tokayev"], ["war-justified", "sanctions"])
-    return world
-
-
 def subscribe(api: TestClient, writer: dict[str, str], url: str, **filters: Any) -> dict[str, Any]:
     answer = api.post("/v1/webhooks", json={"url": url, **filters}, headers=writer)
     assert answer.status_code == 201, answer.text
@@ -93,7 +86,7 @@ async def test_a_stance_change_reaches_exactly_the_matching_subscribers(
     )
     assert flip["data"]["flip"] is True and flip["data"]["previous"]["stance"] == "leans_supports"
 
-    log = api.get(f"/v1/webhooks/{hooks['actor']['id']}/deliveries").json()["items"]
+    log = api.get(f"/v1/webhooks/{hooks['actor']['id']}/deliveries", headers=writer).json()["items"]
     assert [d["status"] for d in log] == ["delivered"] * 3
     assert all(len(d["attempt_log"]) == 1 for d in log)
     attempt = log[0]["attempt_log"][0]

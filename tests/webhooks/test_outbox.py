@@ -4,23 +4,13 @@ import json
 import uuid
 from datetime import UTC, datetime, timedelta
 
-import pytest
-
-from service.db import Database
 from service.store.webhook_tables import deliveries_table
 from service.webhooks.outbox import write_outbox
 from service.webhooks.payload import outbox_key
 from service.webhooks.subscriptions import delete_subscription, set_enabled
-from tests.webhooks.harness import BASE, World, fast_settings
+from tests.webhooks.harness import BASE, World
 
 URL = "http://127.0.0.1:9/hook"
-
-
-@pytest.fixture
-def world(database: Database, test_db) -> World:
-    world = World(database, fast_settings(test_db.url))
-    world.catalog(["lukashenko", "tokayev"], ["war-justified", "sanctions"])
-    return world
 
 
 def test_a_change_queues_one_delivery_per_matching_subscription(world: World) -> None:

@@ -9,9 +9,8 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import update
 
-from service.db import Database
 from service.store.webhook_tables import deliveries_table
-from tests.webhooks.harness import World, fast_settings
+from tests.webhooks.harness import World
 
 RECEIVER = "http://127.0.0.1:8999/hook"
 ApiFactory = Callable[..., TestClient]
@@ -23,13 +22,6 @@ def assert_problem(response: httpx.Response, status: int, slug: str) -> dict[str
     body = response.json()
     assert body["type"] == f"urn:stance:problem:{slug}"
     return body  # type: ignore[no-any-return]
-
-
-@pytest.fixture
-def world(database: Database, test_db: Any) -> World:
-    world = World(database, fast_settings(test_db.url))
-    world.catalog(["lukashenko", "tokayev"], ["war-justified"])
-    return world
 
 
 def test_a_subscription_is_created_with_its_secret_shown_once(
@@ -52,7 +44,7 @@ def test_a_subscription_is_created_with_its_secret_shown_once(
     assert body["actors"] == ["lukashenko", "tokayev"] and body["topics"] is None
     assert body["enabled"] and body["flips_only"] and body["created_by"] == "key:hooks-admin"
 
-    shown = api.get(f"/v1/webhooks/{body['id']}").json()
+    shown = api.get(f"/v1/webhooks/{body['id']}", headers=writer).json()
     assert "secret" not in shown
     assert shown == {key: value for key, value in body.items() if key != "secret"}
 
@@ -66,11 +58,15 @@ def test_listing_pages_and_leaves_out_deleted_ones(
         for _ in range(3)
     ]
     assert api.delete(f"/v1/webhooks/{ids[1]}", headers=writer).status_code == 204
-    first = api.get("/v1/webhooks", params={"limit": 1}).json()
-    second = api.get("/v1/webhooks", params={"limit": 1, "cursor": first["next_cursor"]}).json()
+    first = api.get("/v1/webhooks", params={"limit": 1}, headers=writer).json()
+    second = api.get(
+        "/v1/webhooks", params={"limit": 1, "cursor": first["next_cursor"]}, headers=writer
+    ).json()
     assert [first["items"][0]["id"], second["items"][0]["id"]] == [ids[0], ids[2]]
     assert second["next_cursor"] is None
-    assert_problem(api.get("/v1/webhooks", params={"cursor": "garbage"}), 400, "invalid-cursor")
+    assert_problem(
+        api.get("/v1/webhooks", params={"cursor": "garbage"}, headers=writer), 400, "invalid-cursor"
+    )
 
 
 def test_writes_need_a_key_that_may_write(make_api: ApiFactory, reader: dict[str, str]) -> None:
@@ -97,7 +93,7 @@ def test_unknown_webhooks_are_404(make_api: ApiFactory, writer: dict[str, str], 
     assert_problem(method(base + path, headers=writer), 404, "not-found")
     if path == "":
         assert_problem(api.delete(base, headers=writer), 404, "not-found")
-        assert_problem(api.get(base + "/deliveries"), 404, "not-found")
+        assert_problem(api.get(base + "/deliveries", headers=writer), 404, "not-found")
 
 
 def test_filters_naming_unknown_actors_or_topics_are_refused(
@@ -163,7 +159,8 @@ def test_disable_enable_and_rotate(make_api: ApiFactory, writer: dict[str, str])
     expected = datetime.now(UTC) + timedelta(hours=24)
     assert abs((expires - expected).total_seconds()) < 60
     assert (
-        api.get(base).json()["previous_secret_expires_at"] == rotated["previous_secret_expires_at"]
+        api.get(base, headers=writer).json()["previous_secret_expires_at"]
+        == rotated["previous_secret_expires_at"]
     )
 
 
@@ -177,7 +174,7 @@ def test_deleting_cancels_what_was_pending_and_keeps_the_log(
     assert pending.status == "pending"
 
     assert api.delete(f"/v1/webhooks/{created['id']}", headers=writer).status_code == 204
-    assert_problem(api.get(f"/v1/webhooks/{created['id']}"), 404, "not-found")
+    assert_problem(api.get(f"/v1/webhooks/{created['id']}", headers=writer), 404, "not-found")
     [kept] = world.deliveries()
     assert kept.id == pending.id and kept.status == "cancelled"
     world.say("tokayev", "war-justified", "opposes")
@@ -200,18 +197,22 @@ def test_the_delivery_log_and_a_manual_retry(
             .values(status="failed", next_attempt_at=None, attempts=8)
         )
 
-    log = api.get(f"{base}/deliveries").json()
+    log = api.get(f"{base}/deliveries", headers=writer).json()
     assert [d["id"] for d in log["items"]] == [str(second.id), str(first.id)]  # newest first
     assert all(d["message_id"] == "msg_" + d["id"].replace("-", "") for d in log["items"])
-    page = api.get(f"{base}/deliveries", params={"limit": 1}).json()
-    rest = api.get(f"{base}/deliveries", params={"limit": 1, "cursor": page["next_cursor"]})
+    page = api.get(f"{base}/deliveries", params={"limit": 1}, headers=writer).json()
+    rest = api.get(
+        f"{base}/deliveries", params={"limit": 1, "cursor": page["next_cursor"]}, headers=writer
+    )
     assert [d["id"] for d in page["items"] + rest.json()["items"]] == [
         str(second.id),
         str(first.id),
     ]
-    failed = api.get(f"{base}/deliveries", params={"status": "failed"}).json()["items"]
+    failed = api.get(f"{base}/deliveries", params={"status": "failed"}, headers=writer).json()[
+        "items"
+    ]
     assert [d["id"] for d in failed] == [str(first.id)]
-    one = api.get(f"{base}/deliveries/{first.id}").json()
+    one = api.get(f"{base}/deliveries/{first.id}", headers=writer).json()
     assert one["payload"]["type"] == "stance.changed" and one["attempt_log"] == []
 
     retried = api.post(f"{base}/deliveries/{first.id}/retry", headers=writer)
@@ -221,3 +222,17 @@ def test_the_delivery_log_and_a_manual_retry(
 
     api.post(f"{base}/disable", headers=writer)
     assert_problem(api.post(f"{base}/deliveries/{first.id}/retry", headers=writer), 409, "conflict")
+
+
+def test_subscriptions_and_their_logs_are_not_public(
+    make_api: ApiFactory, writer: dict[str, str], reader: dict[str, str]
+) -> None:
+    """Subscriber URLs often carry tokens and delivery logs hold receivers' replies: reading
+    them needs a key that may write, even where stance reads are public."""
+    api = make_api()
+    created = api.post("/v1/webhooks", json={"url": RECEIVER}, headers=writer).json()
+    base = f"/v1/webhooks/{created['id']}"
+    for path in ("/v1/webhooks", base, f"{base}/deliveries"):
+        assert_problem(api.get(path), 401, "unauthorized")
+        assert_problem(api.get(path, headers=reader), 403, "forbidden")
+        assert api.get(path, headers=writer).status_code == 200

@@ -4,7 +4,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, status
 
-from service.api.deps import ReaderDep, RuntimeDep, WriterDep
+from service.api.deps import RuntimeDep, WriterDep
 from service.api.pagination import DEFAULT_LIMIT, Cursor, Limit
 from service.api.problems import Conflict, NotFound
 from service.api.webhook_schemas import DeliveryOut, DeliveryPage, DeliveryStatus
@@ -38,7 +38,7 @@ router = APIRouter(prefix="/{webhook_id}/deliveries", tags=["webhooks"])
 def list_deliveries(
     webhook_id: WebhookId,
     runtime: RuntimeDep,
-    _reader: ReaderDep,
+    _operator: WriterDep,
     limit: Limit = DEFAULT_LIMIT,
     cursor: Cursor = None,
     status: Annotated[DeliveryStatus | None, Query(description="Only this status.")] = None,
@@ -70,7 +70,7 @@ def list_deliveries(
     responses=ONE,
 )
 def get_delivery(
-    webhook_id: WebhookId, delivery_id: DeliveryId, runtime: RuntimeDep, _reader: ReaderDep
+    webhook_id: WebhookId, delivery_id: DeliveryId, runtime: RuntimeDep, _operator: WriterDep
 ) -> DeliveryOut:
     with runtime.database.read() as session:
         connection = session.connection()

@@ -9,7 +9,7 @@ carries the delivery log routes (``webhook_deliveries``), so the app includes on
 from fastapi import APIRouter, Request, status
 from sqlalchemy import Connection
 
-from service.api.deps import ReaderDep, RuntimeDep, WriterDep
+from service.api.deps import RuntimeDep, WriterDep
 from service.api.pagination import DEFAULT_LIMIT, Cursor, Limit
 from service.api.routes import webhook_deliveries
 from service.api.webhook_schemas import (
@@ -89,7 +89,7 @@ async def create_webhook(
 
 @router.get("", summary="List webhook subscriptions", response_model=WebhookPage, responses=LISTING)
 def list_webhooks(
-    runtime: RuntimeDep, _reader: ReaderDep, limit: Limit = DEFAULT_LIMIT, cursor: Cursor = None
+    runtime: RuntimeDep, _operator: WriterDep, limit: Limit = DEFAULT_LIMIT, cursor: Cursor = None
 ) -> WebhookPage:
     """Subscriptions oldest first; deleted ones are not listed."""
     with runtime.database.read() as session:
@@ -106,7 +106,7 @@ def list_webhooks(
 @router.get(
     "/{webhook_id}", summary="One webhook subscription", response_model=WebhookOut, responses=ONE
 )
-def get_webhook(webhook_id: WebhookId, runtime: RuntimeDep, _reader: ReaderDep) -> WebhookOut:
+def get_webhook(webhook_id: WebhookId, runtime: RuntimeDep, _operator: WriterDep) -> WebhookOut:
     with runtime.database.read() as session:
         view = subscriptions.get_subscription(session.connection(), webhook_id, now=utc_now())
     if view is None:
