@@ -10,6 +10,7 @@ gains a client nothing it could not ask for directly, and they are not signed.
 import base64
 import binascii
 import json
+from collections.abc import Callable, Sequence
 from typing import Annotated, Any, Final, Generic, TypeVar
 
 from fastapi import Query
@@ -84,3 +85,13 @@ def decode_cursor(cursor: str, *, kind: str) -> dict[str, Any]:
     if payload.get("k") != kind:
         raise InvalidCursor("it belongs to another listing")
     return payload["v"]  # type: ignore[no-any-return]
+
+
+def keyset_page(
+    found: Sequence[T], *, limit: int, kind: str, after: Callable[[T], Any]
+) -> tuple[list[T], str | None]:
+    """Split ``found`` (fetched with ``limit + 1``) into the page and the cursor to the next one;
+    ``after(last item)`` is what the listing resumes after."""
+    page = list(found[:limit])
+    more = len(found) > limit
+    return page, encode_cursor(kind, {"after": after(page[-1])}) if more and page else None

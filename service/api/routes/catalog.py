@@ -15,7 +15,7 @@ from service.api.catalog_schemas import (
 )
 from service.api.deps import ReaderDep, RuntimeDep, WriterDep
 from service.api.openapi import READ_PROBLEMS, WRITE_PROBLEMS, problem_responses
-from service.api.pagination import DEFAULT_LIMIT, Cursor, Limit, decode_cursor, encode_cursor
+from service.api.pagination import DEFAULT_LIMIT, Cursor, Limit, decode_cursor, keyset_page
 from service.api.problems import NotFound
 from service.domain.commands import DefineTopic, RegisterActor
 from service.domain.values import StanceCues
@@ -38,12 +38,8 @@ def actors(
 ) -> ActorPage:
     with runtime.database.read() as session:
         found = list_actors(session.connection(), after=_after(cursor, "actors"), limit=limit + 1)
-    page = found[:limit]
-    more = len(found) > limit
-    return ActorPage(
-        items=[ActorOut.of(a) for a in page],
-        next_cursor=encode_cursor("actors", {"after": page[-1].actor_id}) if more else None,
-    )
+    page, next_cursor = keyset_page(found, limit=limit, kind="actors", after=lambda a: a.actor_id)
+    return ActorPage(items=[ActorOut.of(a) for a in page], next_cursor=next_cursor)
 
 
 @router.get("/actors/{actor_id}", summary="One actor", response_model=ActorOut, responses=_ONE)
@@ -84,12 +80,8 @@ def topics(
 ) -> TopicPage:
     with runtime.database.read() as session:
         found = list_topics(session.connection(), after=_after(cursor, "topics"), limit=limit + 1)
-    page = found[:limit]
-    more = len(found) > limit
-    return TopicPage(
-        items=[TopicOut.of(t) for t in page],
-        next_cursor=encode_cursor("topics", {"after": page[-1].topic_id}) if more else None,
-    )
+    page, next_cursor = keyset_page(found, limit=limit, kind="topics", after=lambda t: t.topic_id)
+    return TopicPage(items=[TopicOut.of(t) for t in page], next_cursor=next_cursor)
 
 
 @router.get("/topics/{topic_id}", summary="One topic", response_model=TopicOut, responses=_ONE)

@@ -16,7 +16,7 @@ from fastapi import APIRouter, Header, Path, Query, status
 
 from service.api.deps import ReaderDep, RuntimeDep, WriterDep
 from service.api.openapi import READ_PROBLEMS, WRITE_PROBLEMS, problem_responses
-from service.api.pagination import DEFAULT_LIMIT, Cursor, Limit, decode_cursor, encode_cursor
+from service.api.pagination import DEFAULT_LIMIT, Cursor, Limit, decode_cursor, keyset_page
 from service.api.problems import BadRequest, Conflict, FieldError, NotFound
 from service.api.statement_schemas import (
     ApprovalIn,
@@ -190,11 +190,8 @@ def list_all(
             raise BadRequest("The cursor does not hold a position")
     with runtime.database.read() as session:
         found = list_statements(session.connection(), criteria, after=after, limit=limit + 1)
-    page = found[:limit]
-    next_cursor = (
-        encode_cursor("statements", {"after": page[-1].recorded_position})
-        if len(found) > limit
-        else None
+    page, next_cursor = keyset_page(
+        found, limit=limit, kind="statements", after=lambda s: s.recorded_position
     )
     return StatementPage(items=[StatementOut.of(s) for s in page], next_cursor=next_cursor)
 
