@@ -269,10 +269,13 @@ class EventStore:
 
     def _decode(self, rows: Sequence[RawEvent]) -> list[RecordedEvent]:
         """Stored rows to events, upcasting the payloads written under an older schema."""
-        current_version = self.upcasters.current_version
+        current_versions: dict[str, int] = {}  # per call: a page holds few event types
         decoded = []
         for row in rows:
-            if row[5] != current_version(row[4]):
+            current = current_versions.get(row[4])
+            if current is None:
+                current = current_versions[row[4]] = self.upcasters.current_version(row[4])
+            if row[5] != current:
                 schema_version, data = self.upcasters.upcast(row[4], row[5], row[6])
                 row = (*row[:5], schema_version, data, *row[7:])  # type: ignore[assignment]
             decoded.append(_recorded_event(*row))
