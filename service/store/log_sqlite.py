@@ -124,7 +124,8 @@ def _raw(rows: list[tuple[Any, ...]]) -> list[RawEvent]:
 
 
 def _dumps(value: Any) -> str:
-    """JSON as text, as SQLAlchemy's JSON type stores it (a BLOB would defeat ``json_extract``)."""
+    """JSON as text, as SQLAlchemy's JSON type stores it. Not bytes: they would be stored as a BLOB,
+    which SQLite's JSON functions read as binary JSONB from 3.45 on, and reject."""
     return orjson.dumps(value).decode()
 
 
