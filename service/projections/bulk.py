@@ -7,7 +7,7 @@ text), so the ORM and the queries read these rows like any other.
 """
 
 from collections.abc import Callable, Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 from operator import itemgetter
 from typing import Any
 
@@ -15,17 +15,14 @@ import orjson
 from psycopg.types.json import Jsonb
 from sqlalchemy import JSON, Boolean, Connection, Table, Uuid
 
+from service.store.driver_sql import sqlite_time
 from service.store.types import UTCDateTime
 
 Converter = Callable[[Any], Any]
 
 
 def _sqlite_time(value: datetime | None) -> str | None:
-    if value is None:
-        return None
-    if value.utcoffset():
-        value = value.astimezone(UTC)
-    return value.replace(tzinfo=None).isoformat(sep=" ", timespec="microseconds")
+    return None if value is None else sqlite_time(value)
 
 
 def _sqlite_uuid(value: Any) -> str | None:
