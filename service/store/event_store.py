@@ -258,6 +258,15 @@ class EventStore:
         )
         return self._decode(rows)
 
+    def read_stored(
+        self, session: Session, *, after: int = 0, limit: int = 1000
+    ) -> list[RecordedEvent]:
+        """Like ``read_all``, but each payload exactly as stored, under its stored schema version
+        (exports keep what was written; upcasting is for readers)."""
+        backend, connection = _backend(session)
+        rows = backend.read_all(connection, after=after, limit=limit, types=None)
+        return [_recorded_event(*row) for row in rows]
+
     def read_stream(
         self, session: Session, stream_id: str, *, from_version: int = 0
     ) -> list[RecordedEvent]:
