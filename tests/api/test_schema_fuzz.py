@@ -36,7 +36,7 @@ from tests.api.conftest import append_events
 READ_MODELS_BEHIND = "urn:stance:problem:read-models-behind"
 
 
-def not_a_server_error_but_waiting(ctx, response, case):  # noqa: ANN001, ANN201
+def not_a_server_error_but_waiting(ctx, response, case):
     """A 5xx is a failure, except the documented 503 of a ``min_position`` not reached yet
     (the fuzzer sends huge positions; the read models cannot be there)."""
     if response.status_code == 503 and response.json().get("type") == READ_MODELS_BEHIND:

@@ -70,7 +70,7 @@ def record_command(body: dict[str, Any]) -> RecordStatement:
         quote=body["quote"],
         stated_at=datetime.fromisoformat(body["stated_at"]),
         kind=body["kind"],
-        source=Source(**SOURCE),
+        source=Source(**SOURCE, published_at=None),
     )
 
 
