@@ -44,7 +44,8 @@ def create_app(
         app.state.runtime = runtime
         metrics.set_projector_lag_source(runtime.services.projector.lag)
         # PostgreSQL: other processes' appends and projections wake this one (pg_listener).
-        listener = None if database.is_sqlite else PgListener(settings.database_url)
+        listen = settings.pg_listen and not database.is_sqlite
+        listener = PgListener(settings.database_url) if listen else None
         if listener is not None:
             runtime.listen(listener)
         work = BackgroundWork(runtime.services, settings, listener=listener) if background else None

@@ -44,7 +44,9 @@ class BackgroundWork:
             retry_seconds=settings.leader_retry_seconds,
             on_change=self._on_leadership,
         )
-        self._own_listener = listener is None and not services.database.is_sqlite
+        self._own_listener = (
+            listener is None and settings.pg_listen and not services.database.is_sqlite
+        )
         self.listener = PgListener(settings.database_url) if self._own_listener else listener
         self.catch_up = CatchUpLoop(
             services.projector, poll_seconds=settings.projector_poll_seconds

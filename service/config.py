@@ -83,6 +83,10 @@ class Settings(BaseSettings):
     # waits at most min_position_timeout_seconds for the read models (then 503), checking at
     # least every min_position_poll_seconds when no signal comes.
     leader_retry_seconds: float = Field(default=2.0, gt=0)
+    # LISTEN/NOTIFY wake-ups between processes (PostgreSQL). Off: every process falls back to
+    # its polls. LISTEN needs a session of its own, so behind a pooler in transaction mode
+    # (PgBouncer) point the listener at the database directly or turn this off.
+    pg_listen: bool = True
     min_position_timeout_seconds: float = Field(default=2.0, ge=0, le=60)
     min_position_poll_seconds: float = Field(default=0.5, gt=0)
 
