@@ -15,6 +15,7 @@ from service.db import Database, create_db_engine
 from service.domain.commands import CorrectStatement, RetractStatement
 from service.queries import stances
 from service.store.event_store import EventStore, NewEvent, RecordedEvent
+from service.store.transfer import MalformedLog, check_lines, export_lines
 from tests.fleet.kit import ROOT, record_command, seed_catalog, stance_env, statement_body
 from tests.integration.helpers import services_for
 
@@ -30,12 +31,18 @@ def stance_cli(url: str, *args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
-def build_history(database: Database, rng: random.Random) -> None:
+def export_file(database: Database, path: Path) -> None:
+    """What ``stance events export`` writes, made in this process (the CLI is tested above)."""
+    with database.read() as session, path.open("wb") as out:
+        out.writelines(export_lines(EventStore(), session))
+
+
+def build_history(database: Database, rng: random.Random, *, statements: int = 150) -> None:
     """Statements, corrections and retractions spread over the log, so that ``known_at`` matters."""
     services = services_for(database)
     seed_catalog(services.bus, actors=5, topics=4)
     recorded: list[uuid.UUID] = []
-    for n in range(150):
+    for n in range(statements):
         body = statement_body(rng, actors=5, topics=4)
         services.bus.execute(record_command(body), metadata={"recorded_by": "test"})
         recorded.append(uuid.UUID(body["statement_id"]))
@@ -102,9 +109,9 @@ def test_a_log_moved_from_postgresql_to_sqlite_answers_the_same(make_database, t
 
 def test_an_import_twice_imports_once(make_database, tmp_path: Path):
     source = make_database("sqlite")
-    build_history(Database(source.engine), random.Random(1))
+    build_history(Database(source.engine), random.Random(1), statements=40)
     exported = tmp_path / "log.jsonl"
-    assert stance_cli(source.url, "events", "export", "-o", str(exported)).returncode == 0
+    export_file(Database(source.engine), exported)
     target = make_database("postgresql")
 
     first = stance_cli(target.url, "events", "import", str(exported))
@@ -135,41 +142,66 @@ def test_export_after_a_position_and_schema_versions_kept(make_database, tmp_pat
     assert records[-1]["data"] == {"old": True}
 
 
+def _exported_lines(make_database, tmp_path: Path) -> list[bytes]:
+    source = make_database("sqlite")
+    seed_catalog(services_for(Database(source.engine)).bus, actors=3, topics=0)
+    exported = tmp_path / "log.jsonl"
+    export_file(Database(source.engine), exported)
+    return exported.read_bytes().splitlines()
+
+
+def _spoil(record: dict, field: str, value: object) -> bytes:
+    return orjson.dumps({**record, field: value})
+
+
 @pytest.mark.parametrize(
-    ("line", "message"),
+    ("spoil", "message"),
     [
-        (b"not json", "not JSON"),
-        (b"[1, 2]", "not a JSON object"),
-        (b'{"event_id": "x"}', "missing stream_id"),
-        (None, "event_id must be a UUID"),
-        (None, "recorded_at must carry its UTC offset"),
-        (None, "version must be an integer from 0"),
+        (lambda r: b"not json", "not JSON"),
+        (lambda r: b"[1, 2]", "not a JSON object"),
+        (lambda r: b'{"event_id": "x"}', "missing stream_id"),
+        (lambda r: _spoil(r, "event_id", "not-a-uuid"), "event_id must be a UUID"),
+        (lambda r: _spoil(r, "recorded_at", "2026-12-01T08:00:00"), "must carry its UTC offset"),
+        (lambda r: _spoil(r, "version", -1), "version must be an integer from 0"),
+        (lambda r: _spoil(r, "version", True), "version must be an integer from 0"),
+        (lambda r: _spoil(r, "data", [1]), "data must be a JSON object"),
+        (lambda r: _spoil(r, "schema_version", 0), "schema_version must be an integer from 1"),
+        (lambda r: _spoil(r, "stream_id", ""), "stream_id must be a non-empty string"),
     ],
 )
-def test_a_malformed_line_is_named_and_nothing_is_imported(make_database, tmp_path, line, message):
-    source = make_database("sqlite")
-    services = services_for(Database(source.engine))
-    seed_catalog(services.bus, actors=3, topics=0)
-    exported = tmp_path / "log.jsonl"
-    assert stance_cli(source.url, "events", "export", "-o", str(exported)).returncode == 0
-    lines = exported.read_bytes().splitlines()
-    if line is None:
-        record = orjson.loads(lines[1])
-        if "UUID" in message:
-            record["event_id"] = "not-a-uuid"
-        elif "offset" in message:
-            record["recorded_at"] = "2026-12-01T08:00:00"
-        else:
-            record["version"] = -1
-        line = orjson.dumps(record)
-    lines[1] = line
-    exported.write_bytes(b"\n".join(lines) + b"\n")
+def test_each_malformed_line_is_named(make_database, tmp_path, spoil, message):
+    lines = _exported_lines(make_database, tmp_path)
+    lines[1] = spoil(orjson.loads(lines[1]))
+    with pytest.raises(MalformedLog) as raised:
+        check_lines(lines)
+    assert [e.line for e in raised.value.errors] == [2]
+    assert message in raised.value.errors[0].message
+
+
+def test_the_file_is_checked_whole_duplicates_and_gaps_too(make_database, tmp_path):
+    lines = _exported_lines(make_database, tmp_path)
+    gap = orjson.loads(lines[2])
+    lines.append(orjson.dumps({**gap, "event_id": str(uuid.uuid4()), "version": 5}))
+    lines.append(lines[0])
+    with pytest.raises(MalformedLog) as raised:
+        check_lines(lines)
+    assert [(e.line, e.message.split(" ")[0]) for e in raised.value.errors] == [
+        (4, "stream"),
+        (5, "event_id"),
+    ]
+
+
+def test_the_command_refuses_a_malformed_file_and_imports_nothing(make_database, tmp_path):
+    lines = _exported_lines(make_database, tmp_path)
+    lines[1] = b"not json"
+    bad = tmp_path / "bad.jsonl"
+    bad.write_bytes(b"\n".join(lines) + b"\n")
     target = make_database("sqlite")
 
-    done = stance_cli(target.url, "events", "import", str(exported))
+    done = stance_cli(target.url, "events", "import", str(bad))
 
     assert done.returncode == 2
-    assert f"line 2: {message}" in done.stderr
+    assert f"{bad}:line 2: not JSON" in done.stderr
     assert "nothing imported" in done.stderr
     assert raw_log(Database(target.engine)) == []
 
@@ -178,7 +210,7 @@ def test_a_conflict_with_the_target_imports_nothing(make_database, tmp_path):
     source = make_database("sqlite")
     seed_catalog(services_for(Database(source.engine)).bus, actors=3, topics=0)
     exported = tmp_path / "log.jsonl"
-    assert stance_cli(source.url, "events", "export", "-o", str(exported)).returncode == 0
+    export_file(Database(source.engine), exported)
     target = make_database("postgresql")
     target_db = Database(target.engine)
     # The target already has actor-2's stream, from another event: its version 0 is taken.
