@@ -82,6 +82,34 @@ def test_a_projection_in_another_process_wakes_the_reader(pg):
     assert woke_with == projected
 
 
+def test_a_delivery_queued_in_another_process_wakes_the_delivery_worker(pg):
+    async def scenario() -> tuple[int, list[str]]:
+        woke = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        signals: list[str] = []
+        listener = PgListener(pg.url)
+
+        def on_outbox(payload: str) -> None:  # what BackgroundWork hands to DeliveryWorker.wake
+            signals.append(payload)
+            if payload == "" and len(signals) == 1:
+                return  # the "look again" poke every connection starts with
+            loop.call_soon_threadsafe(woke.set)
+
+        listener.on(Purpose.OUTBOX, on_outbox)
+        listener.start()
+        try:
+            await asyncio.to_thread(_until_listening, listener)
+            queued = await asyncio.to_thread(run_probe, pg.url, "outbox")
+            await asyncio.wait_for(woke.wait(), SLOW_POLL)
+            return queued, signals
+        finally:
+            await asyncio.to_thread(listener.stop)
+
+    queued, signals = asyncio.run(scenario())
+    assert queued == 1  # the other process queued exactly one delivery ...
+    assert len(signals) == 2  # ... and this one heard of it once, after its connection poke
+
+
 def test_the_listener_reconnects_after_a_database_restart(cluster, cluster_url):
     async def scenario() -> tuple[int, int, int]:
         notifier = EventNotifier()
