@@ -18,6 +18,7 @@ from service.api.routes import catalog, event_stream, events, feeds, stances, st
 from service.background import BackgroundWork
 from service.config import Settings, get_settings
 from service.db import Database
+from service.pg_listener import PgListener
 from service.runtime import Runtime
 from service.store import migrate
 
@@ -39,15 +40,25 @@ def create_app(
             migrate.upgrade(database.engine)
         runtime = Runtime(settings=settings, database=database)
         runtime.notifier.bind(asyncio.get_running_loop())
+        runtime.projected.bind(asyncio.get_running_loop())
         app.state.runtime = runtime
         metrics.set_projector_lag_source(runtime.services.projector.lag)
-        work = BackgroundWork(runtime.services, settings) if background else None
+        # PostgreSQL: other processes' appends and projections wake this one (pg_listener).
+        listen = settings.pg_listen and not database.is_sqlite
+        listener = PgListener(settings.database_url) if listen else None
+        if listener is not None:
+            runtime.listen(listener)
+        work = BackgroundWork(runtime.services, settings, listener=listener) if background else None
         if work is not None:
             await work.start()
             app.state.webhook_worker = work.deliveries  # manual retries wake it at once
+        if listener is not None:
+            listener.start()
         try:
             yield
         finally:
+            if listener is not None:
+                await asyncio.to_thread(listener.stop)
             if work is not None:
                 await work.stop()
             runtime.begin_shutdown()

@@ -99,3 +99,12 @@ def _register_feed_commands() -> None:
 
 
 _register_feed_commands()
+
+
+def _register_event_commands() -> None:
+    from service.cli_events import events_app
+
+    app.add_typer(events_app, name="events")
+
+
+_register_event_commands()

@@ -78,6 +78,17 @@ class Settings(BaseSettings):
     webhook_retry_jitter: float = Field(default=0.2, ge=0, lt=1)
     webhook_throttle_seconds: float = Field(default=60.0, ge=0)
     webhook_disable_after_days: float = Field(default=5.0, gt=0)
+    # A fleet on PostgreSQL. Followers ask for the scheduler leader lock this often, so a new
+    # leader takes over within about this long after the leader dies. A read with min_position
+    # waits at most min_position_timeout_seconds for the read models (then 503), checking at
+    # least every min_position_poll_seconds when no signal comes.
+    leader_retry_seconds: float = Field(default=2.0, gt=0)
+    # LISTEN/NOTIFY wake-ups between processes (PostgreSQL). Off: every process falls back to
+    # its polls. LISTEN needs a session of its own, so behind a pooler in transaction mode
+    # (PgBouncer) point the listener at the database directly or turn this off.
+    pg_listen: bool = True
+    min_position_timeout_seconds: float = Field(default=2.0, ge=0, le=60)
+    min_position_poll_seconds: float = Field(default=0.5, gt=0)
 
     @field_validator("database_url")
     @classmethod

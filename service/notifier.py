@@ -46,6 +46,11 @@ class EventNotifier:
             self._position = position
         self._schedule_wake()
 
+    def poke(self) -> None:
+        """Wake every waiter without a new position: something may have happened that was not
+        notified (the listener reconnected after an outage), so they should look again."""
+        self._schedule_wake()
+
     def close(self) -> None:
         """Wake every waiter and make all later waits return at once (server shutdown)."""
         self._closed = True

@@ -7,6 +7,9 @@ from service.config import Settings
 from service.db import Database
 from service.domain.events import UPCASTERS
 from service.notifier import EventNotifier
+from service.pg_listener import PgListener
+from service.projections.runner import CHECKPOINT
+from service.signals import Purpose, parse_projected
 from service.store.event_store import EventStore
 from service.wiring import Services, build_services
 
@@ -25,13 +28,16 @@ def _event_store() -> EventStore:
 class Runtime:
     """Everything a request may need that outlives the request.
 
-    Writers call ``notifier.notify(position)`` after their commit so event streams wake at once.
+    Writers call ``notifier.notify(position)`` after their commit so event streams wake at once;
+    ``projected`` carries the position the read models reached, for reads that wait for it
+    (``min_position``) and anything else keyed by the read models' version.
     """
 
     settings: Settings
     database: Database
     event_store: EventStore = field(default_factory=_event_store)
     notifier: EventNotifier = field(default_factory=EventNotifier)
+    projected: EventNotifier = field(default_factory=EventNotifier)
     api_keys: ApiKeyAuthenticator = field(init=False)
     services: Services = field(init=False)
 
@@ -43,8 +49,31 @@ class Runtime:
         self.event_store = self.services.store
         # After each committed write: the read models catch up (so the writer reads its write),
         # then event streams wake and the append is counted.
-        self.services.bus.after_write.extend([self.notifier.notify, _count_append])
+        # The bus's first hook caught the read models up, so they are at the position too.
+        self.services.bus.after_write.extend(
+            [self.notifier.notify, self.projected.notify, _count_append]
+        )
+
+    def listen(self, listener: PgListener) -> None:
+        """Feed what other processes do into this process's notifiers (PostgreSQL)."""
+        listener.on(Purpose.EVENTS, lambda payload: _notify(self.notifier, payload))
+        listener.on(Purpose.PROJECTED, self._on_projected)
+
+    def _on_projected(self, payload: str) -> None:
+        parsed = parse_projected(payload)
+        if parsed is None:
+            self.projected.poke()
+        elif parsed[0] == CHECKPOINT:
+            self.projected.notify(parsed[1])
 
     def begin_shutdown(self) -> None:
         """Ask long-running responses (event streams) to finish, so the server can stop."""
         self.notifier.close()
+        self.projected.close()
+
+
+def _notify(notifier: EventNotifier, payload: str) -> None:
+    if payload.isdigit():
+        notifier.notify(int(payload))
+    else:
+        notifier.poke()

@@ -1,5 +1,7 @@
 """The periodic jobs, on APScheduler 3.x's ``AsyncIOScheduler``: for now, one feed poll cycle.
 
+In a fleet, every worker keeps the schedule but only the leader (``is_leader``) runs the cycles.
+
 One interval job calls ``FeedPoller.poll_due()``. ``max_instances=1``: a cycle that outlasts the
 interval is not joined by a second one in this process (and claims keep other processes off the
 same feeds). ``coalesce=True``: runs missed while the loop was busy or the machine asleep collapse
@@ -20,7 +22,9 @@ Use it from a running event loop (the app's lifespan, or ``asyncio.run`` in ``st
 """
 
 import asyncio
+import contextlib
 import logging
+from collections.abc import Callable
 from datetime import UTC, datetime
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
@@ -43,8 +47,13 @@ class FeedScheduler:
         interval_seconds: float,
         misfire_grace_seconds: float | None = None,
         run_at_start: bool = True,
+        is_leader: Callable[[], bool] | None = None,
     ) -> None:
         self.poller = poller
+        # In a fleet only the scheduler leader runs the cycles (``service.leadership``); the
+        # others keep their schedule and skip, so one takes over at once when it becomes leader.
+        self._is_leader = is_leader
+        self.skipped = 0
         self.interval_seconds = interval_seconds
         self._grace = max(1, round(misfire_grace_seconds or interval_seconds))
         self._run_at_start = run_at_start
@@ -75,6 +84,21 @@ class FeedScheduler:
         )
         scheduler.start()
         self._scheduler = scheduler
+        self._loop = asyncio.get_running_loop()
+
+    def run_soon(self) -> None:
+        """Bring the next cycle forward to now (a new leader); callable from any thread."""
+        scheduler, loop = self._scheduler, getattr(self, "_loop", None)
+        if scheduler is None or loop is None or loop.is_closed():
+            return
+
+        def _now() -> None:
+            job = scheduler.get_job(JOB_ID)
+            if job is not None:
+                job.modify(next_run_time=datetime.now(UTC))
+
+        with contextlib.suppress(RuntimeError):  # the loop closed in between
+            loop.call_soon_threadsafe(_now)
 
     async def stop(self, *, timeout: float = 30.0) -> None:
         """No new cycles; wait up to ``timeout`` s for the one in flight, then cancel it.
@@ -101,6 +125,9 @@ class FeedScheduler:
         return await self.poller.poll_due()
 
     async def _cycle(self) -> None:
+        if self._is_leader is not None and not self._is_leader():
+            self.skipped += 1
+            return
         self._current = asyncio.current_task()
         started = asyncio.get_running_loop().time()
         try:

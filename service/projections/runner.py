@@ -82,10 +82,15 @@ class Projector:
         while max_batches is None or batches < max_batches:
             with self.database.write() as session:
                 count = self._apply_next_batch(session, ReadModelTables.live())
-            if count == 0:
-                break
+                if count == 0:
+                    # Another process applied them while this one waited for the checkpoint:
+                    # give the lock back without a commit (on PostgreSQL the row lock would
+                    # otherwise cost a WAL flush for nothing).
+                    session.rollback()
             applied += count
             batches += 1
+            if count < self.batch_size:
+                break  # the log's end as of this read; later appends wake a later catch-up
         return applied
 
     def _apply_next_batch(self, session: Session, tables: ReadModelTables) -> int:

@@ -70,6 +70,9 @@ class NewEvent:
     data: dict[str, Any]
     event_id: uuid.UUID = field(default_factory=uuid.uuid4)
     metadata: dict[str, Any] = field(default_factory=dict)
+    schema_version: int | None = None
+    """``None``: the version the running code writes. Set only by imports, which keep the
+    version an event was first stored under (its payload is upcast when read, as it was there)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -171,11 +174,14 @@ class EventStore:
         stream_id: str,
         expected_version: int | None,
         events: Sequence[NewEvent],
+        recorded_at: datetime | None = None,
     ) -> AppendResult:
         """Append ``events`` to ``stream_id`` if it is still at ``expected_version``.
 
         Re-appending events already stored (same ids, same content) is a no-op that answers with
         their original positions, so a writer can retry after a timeout without doubling anything.
+        ``recorded_at`` is for imports only: the transaction time the events had where they came
+        from (the store still never lets it run backwards); writers leave it to the store's clock.
         """
         if not events:
             raise ValueError("append needs at least one event")
@@ -186,14 +192,18 @@ class EventStore:
             PendingEvent(
                 event.event_id,
                 event.type,
-                self.upcasters.current_version(event.type),
+                event.schema_version or self.upcasters.current_version(event.type),
                 event.data,
                 event.metadata,
             )
             for event in events
         ]
         outcome = backend.append(
-            connection, stream_id=stream_id, expected_version=expected_version, events=pending
+            connection,
+            stream_id=stream_id,
+            expected_version=expected_version,
+            events=pending,
+            recorded_at=recorded_at,
         )
         if outcome.outcome == "stored":
             return self._replayed_append(session, stream_id, events, outcome.stream_version)
@@ -247,6 +257,15 @@ class EventStore:
             connection, after=after, limit=limit, types=None if types is None else list(types)
         )
         return self._decode(rows)
+
+    def read_stored(
+        self, session: Session, *, after: int = 0, limit: int = 1000
+    ) -> list[RecordedEvent]:
+        """Like ``read_all``, but each payload exactly as stored, under its stored schema version
+        (exports keep what was written; upcasting is for readers)."""
+        backend, connection = _backend(session)
+        rows = backend.read_all(connection, after=after, limit=limit, types=None)
+        return [_recorded_event(*row) for row in rows]
 
     def read_stream(
         self, session: Session, stream_id: str, *, from_version: int = 0

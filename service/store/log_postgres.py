@@ -11,6 +11,7 @@ form faster than it parses their text, and reading the log is mostly that decodi
 
 import uuid
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
 
 import orjson
@@ -33,17 +34,19 @@ def append(
     stream_id: str,
     expected_version: int | None,
     events: Sequence[PendingEvent],
+    recorded_at: datetime | None = None,
 ) -> AppendOutcome:
     """One call of ``append_events``, the batch sent as one JSON document of columns."""
-    batch = orjson.dumps(
-        {
-            "event_id": [event.event_id for event in events],
-            "type": [event.type for event in events],
-            "schema_version": [event.schema_version for event in events],
-            "data": [event.data for event in events],
-            "metadata": [event.metadata for event in events],
-        }
-    )
+    columns: dict[str, Any] = {
+        "event_id": [event.event_id for event in events],
+        "type": [event.type for event in events],
+        "schema_version": [event.schema_version for event in events],
+        "data": [event.data for event in events],
+        "metadata": [event.metadata for event in events],
+    }
+    if recorded_at is not None:
+        columns["recorded_at"] = recorded_at.isoformat()
+    batch = orjson.dumps(columns)
     row = connection.execute(
         _APPEND, (stream_id, expected_version, batch.decode()), prepare=True
     ).fetchone()

@@ -47,6 +47,7 @@ def append(
     stream_id: str,
     expected_version: int | None,
     events: Sequence[PendingEvent],
+    recorded_at: datetime | None = None,
 ) -> AppendOutcome:
     """Check and insert under the write lock the session took with ``BEGIN IMMEDIATE``."""
     ids = [event.event_id.hex for event in events]
@@ -58,7 +59,9 @@ def append(
     if expected_version is not None and expected_version != current:
         return AppendOutcome("conflict", current)
     last_position = last_position or 0
-    recorded_at = _not_before(_parse_time(last_recorded) if last_recorded else None)
+    recorded_at = _not_before(
+        _parse_time(last_recorded) if last_recorded else None, given=recorded_at
+    )
     recorded_text = recorded_at.replace(tzinfo=None).isoformat(sep=" ", timespec="microseconds")
     connection.executemany(
         _INSERT,
@@ -153,8 +156,9 @@ def _parse_time(text: str) -> datetime:
     return datetime.fromisoformat(text).replace(tzinfo=UTC)
 
 
-def _not_before(last_recorded_at: datetime | None) -> datetime:
-    """Now, but never earlier than the newest event: transaction time must not run backwards,
-    even when the clock steps back (NTP) or another process's clock is ahead."""
-    now = datetime.now(UTC)
+def _not_before(last_recorded_at: datetime | None, *, given: datetime | None = None) -> datetime:
+    """Now (or the ``given`` time of an import), but never earlier than the newest event:
+    transaction time must not run backwards, even when the clock steps back (NTP) or another
+    process's clock is ahead."""
+    now = datetime.now(UTC) if given is None else given.astimezone(UTC)
     return now if last_recorded_at is None or now > last_recorded_at else last_recorded_at

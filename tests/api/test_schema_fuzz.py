@@ -33,8 +33,19 @@ from service.config import Settings
 from service.db import Database
 from tests.api.conftest import append_events
 
+READ_MODELS_BEHIND = "urn:stance:problem:read-models-behind"
+
+
+def not_a_server_error_but_waiting(ctx, response, case):
+    """A 5xx is a failure, except the documented 503 of a ``min_position`` not reached yet
+    (the fuzzer sends huge positions; the read models cannot be there)."""
+    if response.status_code == 503 and response.json().get("type") == READ_MODELS_BEHIND:
+        return None
+    return not_a_server_error(ctx, response, case)
+
+
 CHECKS = [
-    not_a_server_error,
+    not_a_server_error_but_waiting,
     status_code_conformance,
     content_type_conformance,
     response_headers_conformance,
@@ -51,7 +62,8 @@ def test_api_conforms_to_its_schema(test_db, mode: GenerationMode):
     append_events(database, 3, event_type="Seeded", stream_id="seed-1")
     with database.write() as session:
         key = create_key(session, name="fuzzer", can_write=True).key
-    app = create_app(Settings(database_url=test_db.url))
+    # A min_position beyond the log answers 503 at once instead of after the usual wait.
+    app = create_app(Settings(database_url=test_db.url, min_position_timeout_seconds=0))
 
     with TestClient(app):  # runs the lifespan, which the schemathesis client does not
         schema = schemathesis.openapi.from_asgi("/openapi.json", app)

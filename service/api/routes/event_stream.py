@@ -7,10 +7,12 @@ seeing nothing twice, because positions are dense and commit in order.
 
 The loop reads a bounded batch, sends it, and when caught up sleeps until this process's writers
 notify a new position (``EventNotifier``), the keep-alive comment is due, or the slow fallback
-poll for other processes' appends fires. It ends when the client disconnects (Starlette cancels
-it) or the server shuts down (the notifier closes).
+poll for other processes' appends fires. A failed read (the database restarting) is retried
+after a poll; the client stays connected and misses nothing. It ends when the client disconnects
+(Starlette cancels it) or the server shuts down (the notifier closes).
 """
 
+import logging
 import time
 from collections.abc import AsyncGenerator, AsyncIterator
 from typing import Annotated, Final
@@ -18,6 +20,7 @@ from typing import Annotated, Final
 import anyio
 import anyio.to_thread
 from fastapi import APIRouter, Header
+from sqlalchemy.exc import SQLAlchemyError
 from starlette.responses import StreamingResponse
 from starlette.types import Send
 
@@ -34,6 +37,7 @@ BATCH_SIZE: Final = 200
 RECONNECT_MILLISECONDS: Final = 2000
 
 router = APIRouter(prefix="/v1/events", tags=["events"])
+log = logging.getLogger(__name__)
 
 
 class EventStreamResponse(StreamingResponse):
@@ -118,7 +122,13 @@ async def _messages(runtime: Runtime, after: int, types: list[str] | None) -> As
         last_sent = time.monotonic()
         while not notifier.closed:
             known = notifier.position
-            batch = await anyio.to_thread.run_sync(_read_batch, runtime, cursor, types)
+            try:
+                batch = await anyio.to_thread.run_sync(_read_batch, runtime, cursor, types)
+            except SQLAlchemyError:
+                # The database is away (a restart): keep the client, try again after a poll.
+                log.warning("event stream read failed; retrying in %.1f s", poll, exc_info=True)
+                await notifier.wait(after=MAX_POSITION, timeout=poll)
+                continue
             for event in batch:
                 yield _message(event)
             if batch:

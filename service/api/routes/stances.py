@@ -4,6 +4,7 @@ from typing import Annotated, Final
 
 from fastapi import APIRouter, Path, Query
 
+from service.api.consistency import MIN_POSITION_PROBLEMS, MinPositionDep
 from service.api.deps import ReaderDep, RuntimeDep
 from service.api.openapi import READ_PROBLEMS, problem_responses
 from service.api.pagination import Cursor, decode_cursor, encode_cursor
@@ -25,11 +26,12 @@ router = APIRouter(prefix="/v1/stances", tags=["stances"])
     "",
     summary="The stance matrix, now or replayed",
     response_model=StanceMatrix,
-    responses=READ_PROBLEMS,
+    responses={**READ_PROBLEMS, **MIN_POSITION_PROBLEMS},
 )
 def list_stances(
     runtime: RuntimeDep,
     _reader: ReaderDep,
+    _seen: MinPositionDep,
     actor: Annotated[Ids, Query(description="Only these actors (repeatable).")] = None,
     topic: Annotated[Ids, Query(description="Only these topics (repeatable).")] = None,
     as_of: AsOf = None,
@@ -71,11 +73,12 @@ def list_stances(
     "/{actor}/{topic}",
     summary="One stance with the statement behind it",
     response_model=StanceOut,
-    responses={**READ_PROBLEMS, **problem_responses(404)},
+    responses={**READ_PROBLEMS, **MIN_POSITION_PROBLEMS, **problem_responses(404)},
 )
 def get_stance(
     runtime: RuntimeDep,
     _reader: ReaderDep,
+    _seen: MinPositionDep,
     actor: Slug,
     topic: Slug,
     as_of: AsOf = None,
@@ -94,10 +97,10 @@ def get_stance(
     "/{actor}/{topic}/history",
     summary="Every change of one stance, oldest first",
     response_model=StanceHistory,
-    responses={**READ_PROBLEMS, **problem_responses(404)},
+    responses={**READ_PROBLEMS, **MIN_POSITION_PROBLEMS, **problem_responses(404)},
 )
 def get_stance_history(
-    runtime: RuntimeDep, _reader: ReaderDep, actor: Slug, topic: Slug
+    runtime: RuntimeDep, _reader: ReaderDep, _seen: MinPositionDep, actor: Slug, topic: Slug
 ) -> StanceHistory:
     """Each change of the current stance, with the event (statement, correction, retraction)
     that caused it. Unknown actors or topics are 404; a known pair never stated is empty."""

@@ -14,6 +14,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Path, Query, status
 
+from service.api.consistency import MIN_POSITION_PROBLEMS, MinPositionDep
 from service.api.deps import ReaderDep, RuntimeDep, WriterDep
 from service.api.openapi import READ_PROBLEMS, WRITE_PROBLEMS, problem_responses
 from service.api.pagination import DEFAULT_LIMIT, Cursor, Limit, decode_cursor, keyset_page
@@ -162,10 +163,16 @@ def _earlier_answer(
     )
 
 
-@router.get("", summary="List statements", response_model=StatementPage, responses=READ_PROBLEMS)
+@router.get(
+    "",
+    summary="List statements",
+    response_model=StatementPage,
+    responses={**READ_PROBLEMS, **MIN_POSITION_PROBLEMS},
+)
 def list_all(
     runtime: RuntimeDep,
     _reader: ReaderDep,
+    _seen: MinPositionDep,
     actor: Annotated[str | None, Query(max_length=64)] = None,
     topic: Annotated[str | None, Query(max_length=64)] = None,
     status: Status = None,
@@ -208,9 +215,11 @@ def _day_start(value: str | None) -> datetime | None:
     "/{statement_id}",
     summary="One statement with every version",
     response_model=StatementOut,
-    responses={**READ_PROBLEMS, **problem_responses(404)},
+    responses={**READ_PROBLEMS, **MIN_POSITION_PROBLEMS, **problem_responses(404)},
 )
-def get_one(statement_id: StatementId, runtime: RuntimeDep, _reader: ReaderDep) -> StatementOut:
+def get_one(
+    statement_id: StatementId, runtime: RuntimeDep, _reader: ReaderDep, _seen: MinPositionDep
+) -> StatementOut:
     """The statement as it stands, and each version with the time it was believed."""
     with runtime.database.read() as session:
         found = get_statement(session.connection(), statement_id)
