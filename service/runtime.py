@@ -7,6 +7,7 @@ from service.config import Settings
 from service.db import Database
 from service.domain.events import UPCASTERS
 from service.notifier import EventNotifier
+from service.readcache import CachedReads, build_cached_reads
 from service.store.event_store import EventStore
 from service.wiring import Services, build_services
 
@@ -25,7 +26,8 @@ def _event_store() -> EventStore:
 class Runtime:
     """Everything a request may need that outlives the request.
 
-    Writers call ``notifier.notify(position)`` after their commit so event streams wake at once.
+    Writers call ``notifier.notify(position)`` after their commit so event streams wake at once,
+    and ``reads.version.mark_stale()`` so cached answers are checked against the read models.
     """
 
     settings: Settings
@@ -34,6 +36,7 @@ class Runtime:
     notifier: EventNotifier = field(default_factory=EventNotifier)
     api_keys: ApiKeyAuthenticator = field(init=False)
     services: Services = field(init=False)
+    reads: CachedReads = field(init=False)
 
     def __post_init__(self) -> None:
         self.api_keys = ApiKeyAuthenticator(
@@ -41,9 +44,13 @@ class Runtime:
         )
         self.services = build_services(self.settings, self.database)
         self.event_store = self.services.store
+        self.reads = build_cached_reads(self.settings, self.database)
         # After each committed write: the read models catch up (so the writer reads its write),
-        # then event streams wake and the append is counted.
-        self.services.bus.after_write.extend([self.notifier.notify, _count_append])
+        # cached reads look at the read models' version again, event streams wake and the append
+        # is counted.
+        self.services.bus.after_write.extend(
+            [self.reads.version.mark_stale, self.notifier.notify, _count_append]
+        )
 
     def begin_shutdown(self) -> None:
         """Ask long-running responses (event streams) to finish, so the server can stop."""
