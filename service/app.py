@@ -11,6 +11,7 @@ from fastapi import FastAPI
 
 from service.api import health, metrics
 from service.api.body_limit import BodyLimitMiddleware
+from service.api.cache_front import CacheFrontMiddleware
 from service.api.errors import UnhandledErrorMiddleware, install_error_handlers
 from service.api.metrics import MetricsMiddleware
 from service.api.openapi import install_openapi
@@ -62,6 +63,7 @@ def create_app(
     )
     install_error_handlers(app)
     # Added innermost first: metrics see the final status of everything, 413s and 500s included.
+    app.add_middleware(CacheFrontMiddleware)
     app.add_middleware(UnhandledErrorMiddleware)
     app.add_middleware(BodyLimitMiddleware, max_body_bytes=settings.max_body_bytes)
     app.add_middleware(MetricsMiddleware)
