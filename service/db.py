@@ -156,10 +156,13 @@ class Database:
         For answers that must say exactly which state of the read models they show."""
         options = {} if self.is_sqlite else {"isolation_level": "REPEATABLE READ"}
         with self.engine.connect().execution_options(**options) as connection:
+            # Begun here, not on the first execute(): queries that go straight to the driver
+            # would otherwise run outside any transaction on SQLite, one snapshot each.
+            transaction = connection.begin()
             try:
                 yield connection
             finally:
-                connection.rollback()
+                transaction.rollback()
 
     @contextmanager
     def write(self) -> Iterator[Session]:

@@ -99,3 +99,13 @@ def test_a_rebuild_at_the_same_position_is_a_new_version(database: Database):
         after = read_version(session.connection())
     assert before.position == after.position == 7
     assert before != after
+
+
+def test_a_snapshot_sees_one_state_of_the_read_models(database: Database):
+    move_checkpoint(database, 3)
+    with database.snapshot() as connection:
+        before = read_version(connection)
+        move_checkpoint(database, 4)  # another connection commits meanwhile
+        assert read_version(connection) == before
+    with database.snapshot() as connection:
+        assert read_version(connection).position == 4
