@@ -5,8 +5,8 @@ bytes does. A cached route writes down each raw request it answered (path and qu
 with the cache key it parsed it into (``CachedReads.aliases``); this middleware looks the next
 identical request up there and, when the answer is cached at the version held now, sends it
 at once. Anything else goes on to the app unchanged: another method, an ``Authorization``
-header (the key must be checked), private reads, an unknown raw request, a stale version, an
-uncached or non-200 answer. So the fast path never answers what the route would not have
+header (the key must be checked), private reads, an unknown raw request, an answer not cached
+at the current version, or not a 200. So the fast path never answers what the route would not have
 answered with the same bytes; it only skips the work of finding out again.
 
 It sits inside the metrics and error middlewares, and marks the scope with the route it
@@ -47,7 +47,11 @@ class CacheFrontMiddleware:
             if name == b"if-none-match":
                 tags.append(value.decode("latin-1"))
         key, route = found
-        answer = runtime.reads.cached(key)
+        # A stale version is read again here (once for all waiting requests) rather than by
+        # the route: after every write, and every max_age, each open connection would otherwise
+        # take the slow way once.
+        version = await runtime.reads.current_version()
+        answer = runtime.reads.cache.get(key, version)
         if answer is None or answer.status != 200:
             return False
         scope["route"] = route

@@ -55,11 +55,6 @@ class CachedReads:
             return version
         return await self._flight(("version", self.version.stale_count), self.version.refresh)
 
-    def cached(self, key: Hashable) -> CachedAnswer | None:
-        """The answer to ``key`` if it is cached at the version held now; never waits."""
-        version = self.version.current()
-        return None if version is None else self.cache.get(key, version)
-
     async def answer(self, key: Hashable, build: Build) -> CachedAnswer:
         """The answer to ``key`` at the current version, from the cache or from ``build``."""
         version = await self.current_version()
