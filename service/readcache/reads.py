@@ -49,11 +49,16 @@ class CachedReads:
         self._flights: dict[Hashable, asyncio.Future[object]] = {}
 
     async def current_version(self) -> ReadModelVersion:
-        """The version to serve now: held in memory, or read again (once for all waiters)."""
-        version = self.version.current()
-        if version is not None:
-            return version
-        return await self._flight(("version", self.version.stale_count), self.version.refresh)
+        """The version to serve now: held in memory, or read again (once for all waiters).
+
+        When a refresh is merely due (the version is half its max age), it starts in the
+        background and this request goes on with the version held."""
+        version, refresh_due = self.version.peek()
+        if refresh_due:
+            refreshing = self._flight(("version", self.version.stale_count), self.version.refresh)
+            if version is None:
+                return await asyncio.shield(refreshing)
+        return version  # type: ignore[return-value]
 
     async def answer(self, key: Hashable, build: Build) -> CachedAnswer:
         """The answer to ``key`` at the current version, from the cache or from ``build``."""
@@ -61,7 +66,9 @@ class CachedReads:
         found = self.cache.get(key, version)
         if found is not None:
             return found
-        return await self._flight((key, version), lambda: self.compute(key, build))
+        computing = self._flight((key, version), lambda: self.compute(key, build))
+        # Shielded: a client that goes away must not cancel the others' computation.
+        return await asyncio.shield(computing)
 
     def compute(self, key: Hashable, build: Build) -> CachedAnswer:
         """Run ``build`` in one snapshot with its version, keep the answer, and return it."""
@@ -80,14 +87,14 @@ class CachedReads:
         self.cache.put(key, answer)
         return answer
 
-    async def _flight(self, key: Hashable, work: Callable[[], T]) -> T:
+    def _flight(self, key: Hashable, work: Callable[[], T]) -> "asyncio.Future[T]":
+        """The computation of ``key`` under way, or a new one in a worker thread."""
         flight = self._flights.get(key)
         if flight is None:
             flight = asyncio.ensure_future(anyio.to_thread.run_sync(work))
             self._flights[key] = flight
             flight.add_done_callback(lambda done: self._landed(key, done))
-        # Shielded: a client that goes away must not cancel the others' computation.
-        return await asyncio.shield(flight)  # type: ignore[return-value]
+        return flight  # type: ignore[return-value]
 
     def _landed(self, key: Hashable, flight: asyncio.Future[object]) -> None:
         if self._flights.get(key) is flight:

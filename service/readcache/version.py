@@ -14,6 +14,8 @@ state the query saw: two answers to the same query under the same version are th
 * once the version is ``max_age`` old (``STANCE_READ_MODEL_VERSION_MAX_AGE_MS``). That bounds how
   long a write by another process (another replica, ``stance worker``, the catch-up loop) can go
   unseen: a read that starts ``max_age`` after that process's projector committed sees it.
+  ``peek`` says a refresh is due at half that age, so callers can read the version again in
+  the background before anyone has to wait for it.
 
 Reads of the database may finish out of order (threads): a version is only taken from a read
 that started after the one the source holds, and it is only called fresh if no ``mark_stale``
@@ -107,12 +109,21 @@ class VersionSource:
 
     def current(self) -> ReadModelVersion | None:
         """The version to serve now, or None when it must be read again (``refresh``)."""
+        return self.peek()[0]
+
+    def peek(self) -> tuple[ReadModelVersion | None, bool]:
+        """The version to serve now (None: read it again first), and whether a refresh is due.
+
+        A refresh falls due at half the max age, while the held version may still be served:
+        a caller that starts one in the background keeps readers from ever waiting on the
+        database, as long as one checkpoint read takes less than the other half."""
         known = self._known
         if known is None or known.stale_count != self._stale_count:
-            return None
-        if self._clock() - known.read_started_at >= self._max_age:
-            return None
-        return known.version
+            return None, True
+        age = self._clock() - known.read_started_at
+        if age >= self._max_age:
+            return None, True
+        return known.version, age >= self._max_age / 2
 
     def refresh(self) -> ReadModelVersion:
         """Read the version from the database now; the newest version known afterwards."""

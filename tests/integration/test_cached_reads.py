@@ -109,3 +109,23 @@ def test_a_snapshot_sees_one_state_of_the_read_models(database: Database):
         assert read_version(connection) == before
     with database.snapshot() as connection:
         assert read_version(connection).position == 4
+
+
+def test_a_due_refresh_runs_in_the_background_and_nobody_waits_for_it(database: Database):
+    now = [0.0]
+    version = VersionSource.for_database(database, max_age_seconds=1.0, clock=lambda: now[0])
+    reads = CachedReads(database, version, ResponseCache(max_bytes=1 << 20, max_entries=10))
+    move_checkpoint(database, 1)
+
+    async def scenario() -> tuple[int, int, int]:
+        first = (await reads.current_version()).position
+        move_checkpoint(database, 2)  # another process; nothing marks this one stale
+        now[0] = 0.6  # past half the max age: due, but the held version still serves
+        served = (await reads.current_version()).position
+        for _ in range(500):  # until the background refresh lands
+            if not version.peek()[1]:
+                break
+            await asyncio.sleep(0.01)
+        return first, served, (await reads.current_version()).position
+
+    assert asyncio.run(scenario()) == (1, 1, 2)

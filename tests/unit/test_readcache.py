@@ -31,6 +31,19 @@ def test_a_version_is_served_until_it_is_max_age_old():
     assert source.current() == V2
 
 
+def test_a_refresh_falls_due_at_half_the_max_age_while_the_version_is_still_served():
+    clock = Clock()
+    source = VersionSource(lambda: V1, max_age_seconds=0.1, clock=clock)
+    assert source.peek() == (None, True)
+    source.refresh()
+    clock.now = 0.049
+    assert source.peek() == (V1, False)
+    clock.now = 0.05
+    assert source.peek() == (V1, True)
+    clock.now = 0.1
+    assert source.peek() == (None, True)
+
+
 def test_mark_stale_makes_the_next_current_ask_again():
     clock = Clock()
     source = VersionSource(lambda: V1, max_age_seconds=60, clock=clock)
