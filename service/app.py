@@ -42,6 +42,7 @@ def create_app(
         runtime.notifier.bind(asyncio.get_running_loop())
         app.state.runtime = runtime
         metrics.set_projector_lag_source(runtime.services.projector.lag)
+        metrics.set_read_cache_source(runtime.reads.cache)
         work = BackgroundWork(runtime.services, settings) if background else None
         if work is not None:
             await work.start()

@@ -340,7 +340,13 @@ def test_a_cached_answer_is_counted_in_the_metrics_under_its_route(
         )
         return float(line.rsplit(" ", 1)[1]) if line else 0.0
 
-    before = served()
+    def hits() -> float:
+        text = client.get("/metrics").text
+        line = next(x for x in text.splitlines() if x.startswith("stance_read_cache_hits_total"))
+        return float(line.rsplit(" ", 1)[1])
+
+    before, hits_before = served(), hits()
     for _ in range(5):
         assert client.get(MATRIX, params={"actor": "tokayev"}).status_code == 200
     assert served() - before == 5
+    assert hits() - hits_before == 4  # the first was a miss
