@@ -156,7 +156,7 @@ def _wrk(base: str, request: Request, *, seconds: float, connections: int) -> Lo
     if finished.stderr.strip():  # a Lua error: wrk would go on sending its default request
         raise RuntimeError(f"wrk: {finished.stderr.strip()}")
     output = finished.stdout
-    cuts = dict(re.findall(r"^\s+(50|90|99)%\s+(\S+)$", output, re.MULTILINE))
+    cuts = dict(re.findall(r"^\s+(50|90|99)%\s+(\S+)\s*$", output, re.MULTILINE))
     total = re.search(r"(\d+) requests in ([\d.]+)(\w+)", output)
     assert total is not None and len(cuts) == 3, output
     bad = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
