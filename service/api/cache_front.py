@@ -60,6 +60,12 @@ class CacheFrontMiddleware:
         return True
 
 
+_MAX_ALIAS_BYTES = 2048
+"""Longer requests (hundreds of actors) still get cached answers, through the route: the fast
+path is for the queries dashboards repeat, and the alias book should not hold megabytes."""
+
+
 def remember_request(scope: Scope, reads: CachedReads, key: object) -> None:
     """After a cached route answered: the same raw request may skip the route next time."""
-    reads.aliases.remember(request_alias(scope), key, scope.get("route"))
+    if len(scope["path"]) + len(scope["query_string"]) <= _MAX_ALIAS_BYTES:
+        reads.aliases.remember(request_alias(scope), key, scope.get("route"))

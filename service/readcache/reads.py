@@ -83,6 +83,7 @@ class CachedReads:
             media_type=built.media_type,
             body=built.body,
             etag=entity_tag(seen, key) if built.status == 200 else None,
+            key_bytes=len(repr(key)),
         )
         self.cache.put(key, answer)
         return answer

@@ -29,15 +29,22 @@ class CachedAnswer:
     body: bytes
     etag: str | None = None
     """A strong entity tag (quoted) for 200 answers: the same version and query, the same bytes."""
+    key_bytes: int = 0
+    """What the entry's key takes (a query can name 500 actors), counted against the budget."""
     size: int = field(init=False)
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "size", len(self.body) + _ENTRY_OVERHEAD_BYTES)
+        size = len(self.body) + self.key_bytes + _ENTRY_OVERHEAD_BYTES
+        object.__setattr__(self, "size", size)
 
 
 def entity_tag(version: ReadModelVersion, key: Hashable) -> str:
     """A quoted ETag for ``key`` at ``version``, equal in every process on the same database."""
-    digest = hashlib.blake2b(f"{version.tag}|{key!r}".encode(), digest_size=12).hexdigest()
+    return _tag(version, repr(key))
+
+
+def _tag(version: ReadModelVersion, key_text: str) -> str:
+    digest = hashlib.blake2b(f"{version.tag}|{key_text}".encode(), digest_size=12).hexdigest()
     return f'"{digest}"'
 
 
