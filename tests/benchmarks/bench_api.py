@@ -12,7 +12,8 @@ speed:
 * ``current``: ``GET /v1/stances``, the same request again and again (served from the cache);
 * ``dates``: ``GET /v1/stances?as_of=`` cycling through five dates (cached after the first);
 * ``random``: a random ``as_of`` instant per request, so nearly every request runs the query;
-* ``post``: ``POST /v1/statements`` (each write moves the read models).
+* ``post``: ``POST /v1/statements``, 500 bodies over the demo's pairs in turn (each write moves
+  the read models).
 
 ``--matrix AxT`` adds A actors x T topics (10 statements per pair) to the demo, for a bigger
 matrix; ``--no-cache`` sets ``STANCE_READ_CACHE_MAX_BYTES=0``; ``--server-src DIR`` runs the
@@ -24,6 +25,7 @@ CPU time per request, the number that moves least with the neighbours' load.
 import argparse
 import json
 import os
+import random
 import socket
 import statistics
 import subprocess
@@ -41,21 +43,37 @@ import psycopg
 
 from service.config import Settings
 from service.db import Database, create_db_engine
+from service.demo.catalog import ACTORS, TOPICS
+from service.domain.stances import Stance
 from service.store import migrate
 from service.wiring import build_services
 from tests.benchmarks.common import load_line, machine_line, postgres_admin_url
 from tests.benchmarks.load import LoadResult, Request, run_load
 
 DATES = ("2022-01-01", "2022-03-01", "2022-05-16", "2022-06-30", "2023-01-01")
-STATEMENT = {
-    "actor_id": "tokayev",
-    "topic_id": "war-justified",
-    "stance": "leans_opposes",
-    "quote": "Look at Ukraine carefully!",
-    "stated_at": "2022-06-17",
-    "kind": "direct_quote",
-    "source": {"url": "https://example.org/spief", "title": "SPIEF", "publisher": "Wire"},
-}
+SOURCE = {"url": "https://example.org/wire", "title": "Wire report", "publisher": "Example Wire"}
+
+
+def _statements(count: int) -> tuple[bytes, ...]:
+    """POST bodies spread over the demo's pairs, stances and ten years, as a newsroom's are
+    (one pair written again and again would measure that pair's history growing)."""
+    rng = random.Random(7)
+    actors, topics = [a.actor_id for a in ACTORS], [t.topic_id for t in TOPICS]
+    return tuple(
+        json.dumps(
+            {
+                "actor_id": rng.choice(actors),
+                "topic_id": rng.choice(topics),
+                "stance": rng.choice(list(Stance)).value,
+                "quote": f"Benchmark statement {n}.",
+                "stated_at": f"{rng.randrange(2015, 2025)}-{rng.randrange(1, 13):02d}-"
+                f"{rng.randrange(1, 29):02d}",
+                "kind": "direct_quote",
+                "source": SOURCE,
+            }
+        ).encode()
+        for n in range(count)
+    )
 
 
 def _free_port() -> int:
@@ -153,7 +171,7 @@ def _scenarios(key: str) -> dict[str, tuple[str, Request]]:
     post = Request(
         "/v1/statements",
         method="POST",
-        body=json.dumps(STATEMENT).encode(),
+        bodies=_statements(500),
         headers=(("Content-Type", "application/json"), ("Authorization", f"Bearer {key}")),
     )
     return {

@@ -35,6 +35,8 @@ class Request:
     dates: tuple[str, ...] = ()
     """Cycled through in order; with ``random_dates`` a new random date per request instead."""
     random_dates: bool = False
+    bodies: tuple[bytes, ...] = ()
+    """Request bodies cycled through in order (instead of ``body``)."""
 
 
 @dataclass(frozen=True)
@@ -81,6 +83,7 @@ def run_load(
 _LUA = """
 local method, path, body = %(method)s, %(path)s, %(body)s
 local dates, random_dates, n = {%(dates)s}, %(random)s, 0
+local bodies, m = {%(bodies)s}, 0
 wrk.method = method
 wrk.body = body
 %(headers)s
@@ -93,6 +96,10 @@ request = function()
   elseif #dates > 0 then
     n = n %% #dates + 1
     target = path .. dates[n]
+  end
+  if #bodies > 0 then
+    m = m %% #bodies + 1
+    return wrk.format(nil, target, nil, bodies[m])
   end
   return wrk.format(nil, target)
 end
@@ -113,6 +120,7 @@ def _wrk_script(request: Request) -> str:
         "path": _lua_string(request.path),
         "body": _lua_string(request.body.decode()) if request.body else "nil",
         "dates": ", ".join(_lua_string(d) for d in request.dates),
+        "bodies": ", ".join(_lua_string(b.decode()) for b in request.bodies),
         "random": "true" if request.random_dates else "false",
         "headers": headers,
         "seed": random.randrange(1 << 30),
@@ -196,7 +204,7 @@ def _worker(
     stop_at = time.perf_counter() + seconds
 
     def user(seed: int) -> None:
-        rng, n = random.Random(seed), 0
+        rng, n, m = random.Random(seed), 0, seed
         connection = HTTPConnection(address.hostname, address.port, timeout=10)
         mine: list[float] = []
         bad = 0
@@ -208,8 +216,11 @@ def _worker(
             elif request.dates:
                 target += request.dates[n % len(request.dates)]
                 n += 1
+            body = request.body or None
+            if request.bodies:
+                body, m = request.bodies[m % len(request.bodies)], m + 1
             started = time.perf_counter()
-            connection.request(request.method, target, body=request.body or None, headers=headers)
+            connection.request(request.method, target, body=body, headers=headers)
             response = connection.getresponse()
             response.read()
             mine.append(time.perf_counter() - started)
