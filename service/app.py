@@ -11,6 +11,7 @@ from fastapi import FastAPI
 
 from service.api import health, metrics
 from service.api.body_limit import BodyLimitMiddleware
+from service.api.cache_front import CacheFrontMiddleware
 from service.api.errors import UnhandledErrorMiddleware, install_error_handlers
 from service.api.metrics import MetricsMiddleware
 from service.api.openapi import install_openapi
@@ -48,6 +49,7 @@ def create_app(
         listener = PgListener(settings.database_url) if listen else None
         if listener is not None:
             runtime.listen(listener)
+        metrics.set_read_cache_source(runtime.reads.cache)
         work = BackgroundWork(runtime.services, settings, listener=listener) if background else None
         if work is not None:
             await work.start()
@@ -73,6 +75,7 @@ def create_app(
     )
     install_error_handlers(app)
     # Added innermost first: metrics see the final status of everything, 413s and 500s included.
+    app.add_middleware(CacheFrontMiddleware)
     app.add_middleware(UnhandledErrorMiddleware)
     app.add_middleware(BodyLimitMiddleware, max_body_bytes=settings.max_body_bytes)
     app.add_middleware(MetricsMiddleware)

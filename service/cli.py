@@ -49,6 +49,7 @@ def serve(
         host=host or settings.host,
         port=port or settings.port,
         log_level=settings.log_level,
+        access_log=settings.access_log,
     )
 
 

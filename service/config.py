@@ -45,6 +45,16 @@ class Settings(BaseSettings):
     # slow poll picks up events that other processes appended (this process's own wake at once).
     sse_keepalive_seconds: float = Field(default=15.0, gt=0)
     sse_poll_seconds: float = Field(default=2.0, gt=0)
+    # Cached reads (GET /v1/stances…): answers are kept as bytes per query and read-model
+    # version, at most this many bytes and entries (0 turns the cache off). This process's writes
+    # are seen by the next read; another process's within read_model_version_max_age_ms, the
+    # longest this process serves a version without reading the checkpoints again.
+    read_cache_max_bytes: int = Field(default=64 * 1024 * 1024, ge=0)
+    read_cache_max_entries: int = Field(default=4096, ge=0)
+    read_model_version_max_age_ms: int = Field(default=100, ge=0, le=60_000)
+    # uvicorn's access log, a line per request (at log_level info); off by default: on a cached
+    # read it nearly doubles the server's CPU per request (see service/api/server.py).
+    access_log: bool = False
     # How long an API key lookup is reused; a revoked key stops working within this time.
     api_key_cache_seconds: float = Field(default=5.0, ge=0)
     # Feeds. Publishers block anonymous bots; operators should put a contact in the User-Agent.

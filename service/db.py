@@ -31,7 +31,7 @@ from psycopg.abc import Buffer
 from psycopg.adapt import Loader
 from psycopg.pq import Format
 from psycopg.types.json import set_json_loads
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.exc import DBAPIError
 from sqlmodel import Session
 
@@ -146,6 +146,23 @@ class Database:
                 yield session
             finally:
                 session.rollback()
+
+    @contextmanager
+    def snapshot(self) -> Iterator[Connection]:
+        """A read whose statements all see one snapshot, rolled back at the end.
+
+        A SQLite read transaction already is one; PostgreSQL's default (READ COMMITTED) gives
+        each statement its own, so it runs REPEATABLE READ (a read-only one never conflicts).
+        For answers that must say exactly which state of the read models they show."""
+        options = {} if self.is_sqlite else {"isolation_level": "REPEATABLE READ"}
+        with self.engine.connect().execution_options(**options) as connection:
+            # Begun here, not on the first execute(): queries that go straight to the driver
+            # would otherwise run outside any transaction on SQLite, one snapshot each.
+            transaction = connection.begin()
+            try:
+                yield connection
+            finally:
+                transaction.rollback()
 
     @contextmanager
     def write(self) -> Iterator[Session]:

@@ -9,6 +9,7 @@ from service.domain.events import UPCASTERS
 from service.notifier import EventNotifier
 from service.pg_listener import PgListener
 from service.projections.runner import CHECKPOINT
+from service.readcache import CachedReads, build_cached_reads
 from service.signals import Purpose, parse_projected
 from service.store.event_store import EventStore
 from service.wiring import Services, build_services
@@ -30,7 +31,8 @@ class Runtime:
 
     Writers call ``notifier.notify(position)`` after their commit so event streams wake at once;
     ``projected`` carries the position the read models reached, for reads that wait for it
-    (``min_position``) and anything else keyed by the read models' version.
+    (``min_position``); ``reads.version.mark_stale()`` has cached answers checked against the
+    read models again. On PostgreSQL the listener feeds all three from other processes too.
     """
 
     settings: Settings
@@ -40,6 +42,7 @@ class Runtime:
     projected: EventNotifier = field(default_factory=EventNotifier)
     api_keys: ApiKeyAuthenticator = field(init=False)
     services: Services = field(init=False)
+    reads: CachedReads = field(init=False)
 
     def __post_init__(self) -> None:
         self.api_keys = ApiKeyAuthenticator(
@@ -47,11 +50,17 @@ class Runtime:
         )
         self.services = build_services(self.settings, self.database)
         self.event_store = self.services.store
+        self.reads = build_cached_reads(self.settings, self.database)
         # After each committed write: the read models catch up (so the writer reads its write),
-        # then event streams wake and the append is counted.
-        # The bus's first hook caught the read models up, so they are at the position too.
+        # cached reads look at the read models' version again, event streams wake and the append
+        # is counted. The bus's first hook caught the read models up, so they are at the position.
         self.services.bus.after_write.extend(
-            [self.notifier.notify, self.projected.notify, _count_append]
+            [
+                self.reads.version.mark_stale,
+                self.notifier.notify,
+                self.projected.notify,
+                _count_append,
+            ]
         )
 
     def listen(self, listener: PgListener) -> None:
@@ -61,6 +70,9 @@ class Runtime:
 
     def _on_projected(self, payload: str) -> None:
         parsed = parse_projected(payload)
+        # Another process moved a read model (or the listener reconnected): cached answers may be
+        # stale now, well before their age bound says so.
+        self.reads.version.mark_stale()
         if parsed is None:
             self.projected.poke()
         elif parsed[0] == CHECKPOINT:

@@ -58,6 +58,10 @@ async def wait_for_min_position(
     while True:
         reached = await anyio.to_thread.run_sync(runtime.services.projector.position)
         if reached >= wanted:
+            # The response cache may hold a version older than the one just seen (it re-reads
+            # the version only every max_age when another process projected): look again, so
+            # the answer is taken at the position the client asked for, not from before it.
+            runtime.reads.version.mark_stale()
             return reached
         remaining = deadline - time.monotonic()
         if remaining <= 0:

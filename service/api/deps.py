@@ -1,9 +1,14 @@
-"""Dependency aliases so routes stay one line: ``def route(runtime: RuntimeDep, by: WriterDep)``."""
+"""Dependency aliases so routes stay one line: ``def route(runtime: RuntimeDep, by: WriterDep)``.
+
+``get_runtime`` and ``require_reader`` are ``async``: FastAPI runs a plain ``def`` dependency in
+a worker thread, and on a cached read those two hand-offs cost more than the answer itself.
+"""
 
 from typing import Annotated
 
 from fastapi import Depends, Request, Security
 from fastapi.security import HTTPAuthorizationCredentials
+from starlette.concurrency import run_in_threadpool
 
 from service.api.auth import (
     authenticate_reader,
@@ -11,11 +16,11 @@ from service.api.auth import (
     bearer_scheme,
     read_bearer_scheme,
 )
-from service.auth.keys import Principal
+from service.auth.keys import ANONYMOUS, Principal
 from service.runtime import Runtime
 
 
-def get_runtime(request: Request) -> Runtime:
+async def get_runtime(request: Request) -> Runtime:
     return request.app.state.runtime  # type: ignore[no-any-return]
 
 
@@ -24,8 +29,11 @@ CredentialsDep = Annotated[HTTPAuthorizationCredentials | None, Security(bearer_
 ReadCredentialsDep = Annotated[HTTPAuthorizationCredentials | None, Security(read_bearer_scheme)]
 
 
-def require_reader(runtime: RuntimeDep, credentials: ReadCredentialsDep) -> Principal:
-    return authenticate_reader(runtime, credentials)
+async def require_reader(runtime: RuntimeDep, credentials: ReadCredentialsDep) -> Principal:
+    if credentials is None and runtime.settings.public_reads:
+        return ANONYMOUS  # the common case, decided without a thread
+    # A key may have to be looked up in the database.
+    return await run_in_threadpool(authenticate_reader, runtime, credentials)
 
 
 def require_writer(runtime: RuntimeDep, credentials: CredentialsDep) -> Principal:

@@ -1,4 +1,5 @@
-"""Prometheus metrics: HTTP traffic by route template, events appended, projector lag.
+"""Prometheus metrics: HTTP traffic by route template, events appended, projector lag, and the
+response cache's hits, misses and size.
 
 Metrics live in the process-wide default registry (with the process and GC collectors), so the
 command layer can count appends without a handle on the app: ``record_events_appended(n)``.
@@ -8,13 +9,14 @@ series stays bounded whatever clients request; paths no route matches share ``un
 
 import logging
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from typing import Protocol
 
 from fastapi import APIRouter
 from fastapi.responses import Response
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, Counter, Gauge, Histogram
 from prometheus_client import generate_latest as _generate_latest
-from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -88,6 +90,56 @@ class _ProjectorLagCollector(Collector):
 
 
 REGISTRY.register(_ProjectorLagCollector())
+
+
+class ReadCacheStats(Protocol):
+    hits: int
+    misses: int
+
+    @property
+    def size_bytes(self) -> int: ...
+
+    def __len__(self) -> int: ...
+
+
+_read_cache: ReadCacheStats | None = None
+
+
+def set_read_cache_source(cache: ReadCacheStats | None) -> None:
+    """Report the response cache's hits, misses and size, read at each scrape (no cost per
+    request beyond the counts the cache keeps anyway)."""
+    global _read_cache
+    _read_cache = cache
+
+
+class _ReadCacheCollector(Collector):
+    def describe(self) -> Iterable[Metric]:
+        return list(self._families(None))
+
+    def collect(self) -> Iterable[Metric]:
+        cache = _read_cache
+        return [] if cache is None else list(self._families(cache))
+
+    @staticmethod
+    def _families(cache: ReadCacheStats | None) -> Iterator[Metric]:
+        hits = CounterMetricFamily(
+            "stance_read_cache_hits", "Cached reads answered from the response cache."
+        )
+        misses = CounterMetricFamily(
+            "stance_read_cache_misses",
+            "Cached reads not in the cache at the current read-model version.",
+        )
+        size = GaugeMetricFamily("stance_read_cache_bytes", "Bytes the response cache holds.")
+        entries = GaugeMetricFamily("stance_read_cache_entries", "Answers the cache holds.")
+        if cache is not None:
+            hits.add_metric([], cache.hits)
+            misses.add_metric([], cache.misses)
+            size.add_metric([], cache.size_bytes)
+            entries.add_metric([], len(cache))
+        yield from (hits, misses, size, entries)
+
+
+REGISTRY.register(_ReadCacheCollector())
 
 
 def route_template(scope: Scope) -> str:

@@ -2,7 +2,8 @@
 
 ``domain`` is pure (standard library and itself); ``store`` adds the domain; the write side,
 projections and queries add the store; the demo data is pure, its loader writes through commands;
-nothing imports ``service.app`` but the CLI that serves it.
+nothing imports ``service.app`` but the CLI that serves it. Cached reads (``readcache``) know
+the checkpoints and the database, not the queries or HTTP, so the API and the dashboard share them.
 """
 
 import ast
@@ -21,6 +22,8 @@ LAYERS: dict[str, tuple[str, ...]] = {
     "projections": ("service.domain", "service.store", "service.projections", *BASE),
     "queries": ("service.domain", "service.store", "service.queries"),
     "commands.py": ("service.domain", "service.store", *BASE),
+    # Cached reads sit above the read models, below the HTTP layers that share them.
+    "readcache": ("service.domain", "service.store", "service.readcache", *BASE),
 }
 PURE = {"domain"}
 PURE_FILES = {"demo/seed.py", "demo/article.py", "demo/catalog.py", "demo/steps.py"}

@@ -1,17 +1,30 @@
-"""Stances: the matrix now or replayed, one stance with its statement, and its history."""
+"""Stances: the matrix now or replayed, one stance with its statement, and its history.
+
+The matrix and the single stance are answered from the response cache (``service.readcache``):
+the same query at the same read-model version is the same bytes, serialized once, with an
+``ETag`` for conditional requests. The routes are ``async`` so a cached answer never waits for
+a worker thread; a miss runs the query in one (``CachedReads.answer``). Each raw request they
+answer is written down, so ``CacheFrontMiddleware`` can answer its repeats before routing.
+"""
 
 from typing import Annotated, Final
 
-from fastapi import APIRouter, Path, Query
+from fastapi import APIRouter, Path, Query, Request
+from sqlalchemy import Connection
+from starlette.responses import Response
 
+from service.api.cache_front import remember_request
+from service.api.cached_responses import NOT_MODIFIED, IfNoneMatch, cached_response
 from service.api.consistency import MIN_POSITION_PROBLEMS, MinPositionDep
 from service.api.deps import ReaderDep, RuntimeDep
 from service.api.openapi import READ_PROBLEMS, problem_responses
 from service.api.pagination import Cursor, decode_cursor, encode_cursor
 from service.api.problems import NotFound
+from service.api.stance_json import matrix_body, stance_body
 from service.api.stance_schemas import StanceChangeOut, StanceHistory, StanceMatrix, StanceOut
 from service.api.times import AsOf, KnownAt, parse_time
 from service.queries import get_actor, get_topic, stance, stance_history, stances
+from service.readcache import Built
 
 MAX_MATRIX: Final = 10_000
 """A whole matrix (100 actors x 50 topics) fits in one page; the dashboard asks for it so."""
@@ -26,9 +39,10 @@ router = APIRouter(prefix="/v1/stances", tags=["stances"])
     "",
     summary="The stance matrix, now or replayed",
     response_model=StanceMatrix,
-    responses={**READ_PROBLEMS, **MIN_POSITION_PROBLEMS},
+    responses={**NOT_MODIFIED, **READ_PROBLEMS, **MIN_POSITION_PROBLEMS},
 )
-def list_stances(
+async def list_stances(
+    request: Request,
     runtime: RuntimeDep,
     _reader: ReaderDep,
     _seen: MinPositionDep,
@@ -38,7 +52,8 @@ def list_stances(
     known_at: KnownAt = None,
     limit: Annotated[int, Query(ge=1, le=MAX_MATRIX)] = 1000,
     cursor: Cursor = None,
-) -> StanceMatrix:
+    if_none_match: IfNoneMatch = None,
+) -> Response:
     """Every (actor, topic) with a stance, ordered by actor then topic.
 
     Without `as_of` and `known_at` these are the current stances. With `as_of`, the stances as
@@ -47,25 +62,30 @@ def list_stances(
     """
     valid, known = parse_time(as_of, field="as_of"), parse_time(known_at, field="known_at")
     start = decode_cursor(cursor, kind="stances") if cursor else None
-    with runtime.database.read() as session:
+    after = (str(start.get("actor")), str(start.get("topic"))) if start is not None else None
+    actor_ids = tuple(actor) if actor is not None else None
+    topic_ids = tuple(topic) if topic is not None else None
+
+    def build(connection: Connection) -> Built:
         found = stances(
-            session.connection(), as_of=valid, known_at=known, actor_ids=actor, topic_ids=topic
+            connection, as_of=valid, known_at=known, actor_ids=actor_ids, topic_ids=topic_ids
         )
-    if start is not None:
-        after = (str(start.get("actor")), str(start.get("topic")))
-        found = [s for s in found if (s.actor_id, s.topic_id) > after]
-    page = found[:limit]
-    more = len(found) > limit
-    next_cursor = (
-        encode_cursor("stances", {"actor": page[-1].actor_id, "topic": page[-1].topic_id})
-        if more
-        else None
-    )
-    return StanceMatrix(
-        as_of=valid,
-        known_at=known,
-        stances=[StanceOut.of(s) for s in page],
-        next_cursor=next_cursor,
+        if after is not None:
+            found = [s for s in found if (s.actor_id, s.topic_id) > after]
+        page = found[:limit]
+        next_cursor = (
+            encode_cursor("stances", {"actor": page[-1].actor_id, "topic": page[-1].topic_id})
+            if len(found) > limit
+            else None
+        )
+        body = matrix_body(as_of=valid, known_at=known, views=page, next_cursor=next_cursor)
+        return Built(200, body)
+
+    key = ("stances", actor_ids, topic_ids, valid, known, limit, after)
+    answer = await runtime.reads.answer(key, build)
+    remember_request(request.scope, runtime.reads, key)
+    return cached_response(
+        answer, if_none_match=if_none_match, public=runtime.settings.public_reads
     )
 
 
@@ -73,9 +93,10 @@ def list_stances(
     "/{actor}/{topic}",
     summary="One stance with the statement behind it",
     response_model=StanceOut,
-    responses={**READ_PROBLEMS, **MIN_POSITION_PROBLEMS, **problem_responses(404)},
+    responses={**NOT_MODIFIED, **READ_PROBLEMS, **MIN_POSITION_PROBLEMS, **problem_responses(404)},
 )
-def get_stance(
+async def get_stance(
+    request: Request,
     runtime: RuntimeDep,
     _reader: ReaderDep,
     _seen: MinPositionDep,
@@ -83,14 +104,23 @@ def get_stance(
     topic: Slug,
     as_of: AsOf = None,
     known_at: KnownAt = None,
-) -> StanceOut:
+    if_none_match: IfNoneMatch = None,
+) -> Response:
     """The stance of `actor` on `topic`; 404 when there is none (silence is not a stance)."""
     valid, known = parse_time(as_of, field="as_of"), parse_time(known_at, field="known_at")
-    with runtime.database.read() as session:
-        found = stance(session.connection(), actor, topic, as_of=valid, known_at=known)
-    if found is None:
+
+    def build(connection: Connection) -> Built:
+        found = stance(connection, actor, topic, as_of=valid, known_at=known)
+        return Built(404, b"") if found is None else Built(200, stance_body(found))
+
+    key = ("stance", actor, topic, valid, known)
+    answer = await runtime.reads.answer(key, build)
+    remember_request(request.scope, runtime.reads, key)
+    if answer.status == 404:
         raise NotFound(f"{actor!r} has no stance on {topic!r} at that time")
-    return StanceOut.of(found)
+    return cached_response(
+        answer, if_none_match=if_none_match, public=runtime.settings.public_reads
+    )
 
 
 @router.get(
