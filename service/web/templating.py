@@ -8,7 +8,7 @@ not run even if escaping ever failed.
 """
 
 from collections.abc import Mapping
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any, Final
 from urllib.parse import quote, urlencode, urlsplit
@@ -43,12 +43,21 @@ SECURITY_HEADERS: Final[Mapping[str, str]] = {
 }
 
 
-def day(value: datetime | None) -> str:
-    """``16 May 2022``: valid times are days for people, in UTC like everything stored."""
+_MONTHS: Final = (
+    *("Jan", "Feb", "Mar", "Apr", "May", "Jun"),
+    *("Jul", "Aug", "Sep", "Oct", "Nov", "Dec"),
+)
+
+
+def day(value: datetime | date | None) -> str:
+    """``16 May 2022``: valid times are days for people, in UTC like everything stored.
+
+    Month names are spelled out here rather than by ``strftime``: they do not depend on the
+    locale, and a matrix formats thousands of dates."""
     if value is None:
         return ""
-    moment = value.astimezone(UTC)
-    return f"{moment.day} {moment:%b %Y}"
+    moment = value.astimezone(UTC) if isinstance(value, datetime) else value
+    return f"{moment.day} {_MONTHS[moment.month - 1]} {moment.year}"
 
 
 def instant(value: datetime | None) -> str:
@@ -56,7 +65,7 @@ def instant(value: datetime | None) -> str:
     if value is None:
         return ""
     moment = value.astimezone(UTC)
-    return f"{moment.day} {moment:%b %Y, %H:%M:%S} UTC"
+    return f"{day(moment)}, {moment:%H:%M:%S} UTC"
 
 
 def iso(value: datetime | None) -> str:
@@ -90,10 +99,15 @@ def shown_url(url: str) -> str:
     return f"{parts.scheme}://{host}{parts.path}{query}"
 
 
+def query_string(params: Mapping[str, str | None]) -> str:
+    """``?name=value&…`` of the non-empty ``params``; empty when there are none."""
+    present = {name: value for name, value in params.items() if value}
+    return f"?{urlencode(present)}" if present else ""
+
+
 def page_url(path: str, **params: str | None) -> str:
     """``path`` with the given query parameters, empty ones left out, so URLs stay short."""
-    present = {name: value for name, value in params.items() if value}
-    return f"{path}?{urlencode(present)}" if present else path
+    return path + query_string(params)
 
 
 def segment(value: str) -> str:

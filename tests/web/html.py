@@ -1,4 +1,7 @@
-"""Just enough HTML reading for the page tests: the matrix's cells and elements by id."""
+"""Just enough HTML reading for the page tests: the matrix's cells by (actor, topic).
+
+Rows carry ``data-actor``, header cells ``data-topic``; a cell is the n-th ``td`` of its row.
+"""
 
 from html.parser import HTMLParser
 from typing import NamedTuple
@@ -7,7 +10,9 @@ from typing import NamedTuple
 class Cell(NamedTuple):
     classes: frozenset[str]
     href: str
-    text: str
+    label: str
+    tip: str
+    symbol: str
 
     @property
     def stance_class(self) -> str:
@@ -17,41 +22,45 @@ class Cell(NamedTuple):
 class _Cells(HTMLParser):
     def __init__(self) -> None:
         super().__init__()
+        self.topics: list[str] = []
         self.cells: dict[tuple[str, str], Cell] = {}
-        self._current: tuple[str, str] | None = None
-        self._classes: frozenset[str] = frozenset()
-        self._href = ""
+        self._actor: str | None = None
+        self._column = 0
+        self._classes: frozenset[str] | None = None
+        self._link: dict[str, str] = {}
         self._text: list[str] = []
-        self._depth = 0
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         values = {name: value or "" for name, value in attrs}
-        if tag == "td" and "cell" in values.get("class", "").split():
-            self._current = (values["data-actor"], values["data-topic"])
-            self._classes = frozenset(values["class"].split())
-            self._href, self._text, self._depth = "", [], 0
-        elif self._current is not None:
-            self._depth += 1
-            if tag == "a" and not self._href:
-                self._href = values.get("href", "")
+        if tag == "th" and "data-topic" in values:
+            self.topics.append(values["data-topic"])
+        elif tag == "tr":
+            self._actor, self._column = values.get("data-actor"), 0
+        elif tag == "td" and self._actor is not None:
+            self._classes, self._link, self._text = frozenset(values["class"].split()), {}, []
+        elif tag == "a" and self._classes is not None:
+            self._link = values
 
     def handle_endtag(self, tag: str) -> None:
-        if self._current is None:
-            return
-        if tag == "td" and self._depth == 0:
-            text = " ".join(" ".join(self._text).split())
-            self.cells[self._current] = Cell(self._classes, self._href, text)
-            self._current = None
-        else:
-            self._depth -= 1
+        if tag == "td" and self._actor is not None and self._classes is not None:
+            topic = self.topics[self._column]
+            self.cells[(self._actor, topic)] = Cell(
+                classes=self._classes,
+                href=self._link.get("href", ""),
+                label=self._link.get("aria-label", ""),
+                tip=self._link.get("title", ""),
+                symbol="".join(self._text),
+            )
+            self._column += 1
+            self._classes = None
 
     def handle_data(self, data: str) -> None:
-        if self._current is not None:
+        if self._classes is not None:
             self._text.append(data)
 
 
 def matrix_cells(page: str) -> dict[tuple[str, str], Cell]:
-    """(actor, topic) → the cell's classes, link and text (symbol, label and tip)."""
+    """(actor, topic) → the cell's classes, link, label, tip and symbol."""
     parser = _Cells()
     parser.feed(page)
     return parser.cells

@@ -42,9 +42,16 @@ def test_the_matrix_shows_the_demo_stances_as_the_api_gives_them(
     cells = matrix_cells(page.text)
     assert len(cells) == 10 * 9  # every actor by every topic, silent ones included
     putin = cells[("putin", "war-justified")]
-    assert "Supports" in putin.text and "special military operation" in putin.text
-    assert "16 May 2022" in putin.text
+    assert putin.label == "Supports" and putin.symbol == "++"
+    assert putin.tip.splitlines() == [
+        "Vladimir Putin on Russia's war against Ukraine",
+        "Supports · since 16 May 2022",
+        "“In his opening speech Putin justified his ‘special military operation’”",
+        "paraphrase · Lukashenko, Putin’s ally, Letter by Erich Wannemacher, Lapu-Lapu City",
+    ]
     assert putin.href == "/actors/putin/war-justified"
+    silent = cells[("rahmon", "war-justified")]
+    assert (silent.label, silent.symbol, silent.stance_class) == ("No stance", "·", "s-none")
 
 
 def test_rows_are_grouped_by_country(client: TestClient, demo: DemoLoadReport) -> None:

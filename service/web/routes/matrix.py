@@ -8,7 +8,7 @@ from service.web.controls import date_slider, known_at_control
 from service.web.matrix import TIP_QUOTE_CHARS, build_matrix
 from service.web.params import Times
 from service.web.reads import read_matrix
-from service.web.templating import render
+from service.web.templating import query_string, render
 
 router = APIRouter(include_in_schema=False)
 
@@ -23,7 +23,9 @@ def matrix_page(request: Request, _reader: PageReader, times: Times) -> HTMLResp
         request,
         "matrix.html",
         times=times,
-        matrix=build_matrix(reads.actors, reads.topics, reads.stances),
+        matrix=build_matrix(
+            reads.actors, reads.topics, reads.stances, link_query=query_string(times.query())
+        ),
         slider=date_slider(reads.span, times.as_of, today=reads.read_at.date()),
         known=known_at_control(reads.revisions, times.known_at, actors=actors, topics=topics),
         tip_chars=TIP_QUOTE_CHARS,

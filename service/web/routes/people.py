@@ -1,5 +1,7 @@
 """``/actors/{actor}``: one actor on every topic; ``/actors/{actor}/{topic}``: the timeline."""
 
+from typing import Final
+
 from fastapi import APIRouter, Request
 from sqlalchemy import Connection
 from starlette.responses import HTMLResponse
@@ -21,6 +23,9 @@ from service.web.params import Times, checked_slug
 from service.web.reads import all_topics
 from service.web.templating import render
 from service.web.timeline import build_timeline
+
+MAX_STATEMENTS: Final = 500
+"""A timeline shows at most this many statements, the latest stated; the API pages the rest."""
 
 router = APIRouter(include_in_schema=False)
 
@@ -56,10 +61,10 @@ def actor_page(request: Request, actor_id: str, _reader: PageReader, times: Time
 class _Names:
     """Names of the actors and topics a timeline's corrections mention, looked up once each."""
 
-    def __init__(self, connection: Connection) -> None:
+    def __init__(self, connection: Connection, actor: ActorView, topic: TopicView) -> None:
         self._connection = connection
-        self._actors: dict[str, str] = {}
-        self._topics: dict[str, str] = {}
+        self._actors = {actor.actor_id: actor.name}
+        self._topics = {topic.topic_id: topic.title}
 
     def actor(self, actor_id: str) -> str:
         if actor_id not in self._actors:
@@ -84,9 +89,10 @@ def timeline_page(
         held = stance(
             connection, actor.actor_id, topic.topic_id, as_of=times.as_of, known_at=times.known_at
         )
-        names = _Names(connection)
+        names = _Names(connection, actor, topic)
+        found = statements_on_pair(connection, actor.actor_id, topic.topic_id, limit=MAX_STATEMENTS)
         timeline = build_timeline(
-            statements_on_pair(connection, actor.actor_id, topic.topic_id),
+            found,
             stance_history(connection, actor.actor_id, topic.topic_id),
             actor_id=actor.actor_id,
             topic_id=topic.topic_id,
@@ -103,4 +109,5 @@ def timeline_page(
         topic=topic,
         held=held,
         timeline=timeline,
+        truncated=len(found) >= MAX_STATEMENTS,
     )

@@ -1,7 +1,7 @@
 // The matrix page, enhanced: date and known-at sliders that replay the matrix in place through
-// GET /v1/stances (one request, one query per matrix), arrow-key moves between cells, and
-// Escape to hide a cell's details. Without this script the form and links do the same by
-// reloading the page.
+// GET /v1/stances (one request, one query per matrix), a cell's details on hover and on focus,
+// arrow-key moves between cells, and Escape to hide the details. Without this script the form
+// and the links do the same by loading pages, and the browser shows the details as tooltips.
 "use strict";
 
 (() => {
@@ -19,6 +19,7 @@
   const knownOutput = document.getElementById("known-at-output");
   const when = document.getElementById("matrix-when");
   const count = document.getElementById("matrix-count");
+  const tip = document.getElementById("cell-tip");
   const states = Array.from(document.querySelectorAll("#record-states li[data-state]"));
   const tipChars = Number(table.dataset.tipChars) || 240;
   const DAY_MS = 86400000;
@@ -32,7 +33,30 @@
   }
   const none = looks.get("");
 
-  const cells = Array.from(table.querySelectorAll("td.cell"));
+  // Cells: rows carry the actor, header cells the topic.
+  const topics = Array.from(table.querySelectorAll("thead th[data-topic]")).map((th) => ({
+    id: th.dataset.topic,
+    title: th.textContent.trim(),
+  }));
+  const grid = [];
+  const cells = [];
+  for (const tr of table.querySelectorAll("tbody tr[data-actor]")) {
+    const name = tr.querySelector("th.actor a").textContent.trim();
+    const row = [];
+    tr.querySelectorAll("td").forEach((td, column) => {
+      const topic = topics[column];
+      const cell = {
+        td,
+        link: td.querySelector("a"),
+        actor: tr.dataset.actor,
+        topic: topic.id,
+        subject: `${name} on ${topic.title}`,
+      };
+      cells.push(cell);
+      row.push(cell.link);
+    });
+    grid.push(row);
+  }
   const state = { asOf: table.dataset.asOf || "", knownAt: table.dataset.knownAt || "" };
 
   // ----- the date slider: day numbers from data-start, the last step is "now"
@@ -79,58 +103,53 @@
     }
   }
 
-  // ----- cells
-  function fillTip(tip, found) {
-    const head = tip.querySelector(".tip-head");
-    tip.replaceChildren(head);
-    const look = found ? looks.get(found.stance) : null;
-    if (!found || !look) {
-      tip.append(Stance.element("span", "tip-stance", none.label));
-      return;
-    }
-    const line = Stance.element("span", "tip-stance", look.label);
-    const previous = found.previous_stance ? (looks.get(found.previous_stance) || {}).label || found.previous_stance : null;
-    if (found.flip) line.append(` · flip from ${previous}`);
-    else if (previous) line.append(` · was ${previous}`);
-    line.append(" · since ", Stance.timeElement(found.since, Stance.day(found.since)));
-    const statement = found.statement;
-    const source = statement.source || {};
-    let quote = statement.quote;
-    if (quote.length > tipChars) quote = cut(quote, tipChars);
-    let origin = `${statement.kind.replaceAll("_", " ")} · ${source.title || source.url || "no source title"}`;
-    if (source.publisher) origin += `, ${source.publisher}`;
-    tip.append(line, Stance.element("q", "tip-quote", quote), Stance.element("span", "tip-source", origin));
-  }
-
-  // The server's `cut`: at a word boundary, with an ellipsis.
+  // ----- a cell's text, as service/web/matrix.py writes it
   function cut(text, limit) {
+    if (text.length <= limit) return text;
     let head = text.slice(0, limit - 1);
     const space = head.lastIndexOf(" ");
-    if (space > limit / 2) head = head.slice(0, space);
+    if (space > Math.floor(limit / 2)) head = head.slice(0, space);
     return head.replace(/[ ,;:.]+$/, "") + "…";
   }
 
-  function fillCell(td, found) {
+  function tipText(subject, found, look) {
+    let stance = look.label;
+    if (found.previous_stance) {
+      const previous = (looks.get(found.previous_stance) || {}).label || found.previous_stance;
+      stance += found.flip ? ` · flip from ${previous}` : ` · was ${previous}`;
+    }
+    stance += ` · since ${Stance.day(found.since)}`;
+    const statement = found.statement;
+    const source = statement.source || {};
+    let origin = `${statement.kind.replaceAll("_", " ")} · ${source.title || source.url || "no source title"}`;
+    if (source.publisher) origin += `, ${source.publisher}`;
+    return [subject, stance, `“${cut(statement.quote, tipChars)}”`, origin].join("\n");
+  }
+
+  function fillCell(cell, found) {
     const look = (found && looks.get(found.stance)) || none;
     const flip = Boolean(found && found.flip && look !== none);
-    const end = td.classList.contains("tip-end");
-    td.className = `cell ${look.css}${flip ? " flip" : ""}${end ? " tip-end" : ""}`;
-    const link = td.querySelector(".cell-link");
-    link.querySelector(".sym").textContent = look.symbol + (flip ? ` ${flipSymbol}` : "");
-    link.querySelector(".sr-only").textContent = look.label + (flip ? ", flip" : "");
-    fillTip(td.querySelector(".tip"), look === none ? null : found);
+    cell.td.className = look.css + (flip ? " flip" : "");
+    cell.link.textContent = look.symbol + (flip ? ` ${flipSymbol}` : "");
+    cell.link.setAttribute("aria-label", look.label + (flip ? ", flip" : ""));
+    const text = look === none ? `${cell.subject}\n${none.label}` : tipText(cell.subject, found, look);
+    if (cell.link.hasAttribute("title")) cell.link.title = text;
+    else cell.link.dataset.tip = text;
   }
 
   function relink() {
     const params = { as_of: state.asOf, known_at: state.knownAt };
-    for (const link of table.querySelectorAll("a.cell-link, th.actor a")) {
+    for (const cell of cells) {
+      const path = `/actors/${encodeURIComponent(cell.actor)}/${encodeURIComponent(cell.topic)}`;
+      cell.link.href = Stance.pageUrl(path, params);
+    }
+    for (const link of table.querySelectorAll("th.actor a")) {
       link.href = Stance.pageUrl(new URL(link.href).pathname, params);
     }
     for (const item of states) {
       const link = item.querySelector("a");
       link.href = Stance.pageUrl("/", { as_of: state.asOf, known_at: item.dataset.knownAt });
-      const current = item.dataset.knownAt === state.knownAt;
-      if (current) link.setAttribute("aria-current", "true");
+      if (item.dataset.knownAt === state.knownAt) link.setAttribute("aria-current", "true");
       else link.removeAttribute("aria-current");
     }
   }
@@ -173,16 +192,17 @@
     inFlight = null;
     const byPair = new Map(found.map((item) => [`${item.actor}\u0000${item.topic}`, item]));
     let shown = 0;
-    for (const td of cells) {
-      const item = byPair.get(`${td.dataset.actor}\u0000${td.dataset.topic}`);
+    for (const cell of cells) {
+      const item = byPair.get(`${cell.actor}\u0000${cell.topic}`);
       if (item && looks.has(item.stance)) shown += 1;
-      fillCell(td, item);
+      fillCell(cell, item);
     }
     count.textContent = String(shown);
     table.dataset.asOf = state.asOf;
     table.dataset.knownAt = state.knownAt;
     summary();
     relink();
+    hideTip();
     table.removeAttribute("aria-busy");
     window.history.replaceState(null, "", pageUrl);
   }
@@ -238,30 +258,71 @@
     replay();
   });
 
-  // ----- keyboard: one tab stop for the whole matrix, arrows move between cells
-  const rows = Array.from(table.querySelectorAll("tbody tr")).filter((tr) => tr.querySelector("td.cell"));
-  const grid = rows.map((tr) => Array.from(tr.querySelectorAll("td.cell .cell-link")));
-  let active = grid.length && grid[0].length ? grid[0][0] : null;
-  for (const row of grid) for (const link of row) link.tabIndex = -1;
-  if (active) active.tabIndex = 0;
+  // ----- a cell's details: one tooltip for the whole matrix, placed in the viewport
+  let tipFor = null;
 
-  function position(link) {
-    for (let r = 0; r < grid.length; r += 1) {
-      const c = grid[r].indexOf(link);
-      if (c >= 0) return [r, c];
+  function showTip(link) {
+    const text = link.getAttribute("title") || link.dataset.tip || "";
+    if (link.hasAttribute("title")) {
+      link.dataset.tip = text; // the browser's own tooltip would cover ours
+      link.removeAttribute("title");
     }
-    return null;
+    const [head, stance, quote, origin] = text.split("\n");
+    tip.replaceChildren(
+      Stance.element("span", "tip-head", head),
+      Stance.element("span", "tip-stance", stance),
+    );
+    if (quote) tip.append(Stance.element("span", "tip-quote", quote));
+    if (origin) tip.append(Stance.element("span", "tip-source", origin));
+    tip.hidden = false;
+    tipFor = link;
+    const box = link.getBoundingClientRect();
+    const below = window.innerHeight - box.bottom >= tip.offsetHeight + 8 || box.top < tip.offsetHeight + 8;
+    const top = below ? box.bottom + 4 : box.top - tip.offsetHeight - 4;
+    const left = Math.min(Math.max(4, box.left), window.innerWidth - tip.offsetWidth - 4);
+    tip.style.top = `${Math.max(4, top)}px`;
+    tip.style.left = `${Math.max(4, left)}px`;
   }
 
-  function activate(link) {
-    if (active) active.tabIndex = -1;
-    active = link;
-    active.tabIndex = 0;
-    active.focus();
+  function hideTip() {
+    if (tipFor && tipFor.dataset.tip) {
+      tipFor.title = tipFor.dataset.tip; // its description again, for assistive technology
+      delete tipFor.dataset.tip;
+    }
+    tipFor = null;
+    tip.hidden = true;
   }
+
+  const cellLink = (event) => (event.target.closest ? event.target.closest("td > a") : null);
+  table.addEventListener("mouseover", (event) => {
+    const link = cellLink(event);
+    if (link && link !== tipFor) {
+      hideTip();
+      showTip(link);
+    }
+  });
+  table.addEventListener("mouseleave", hideTip);
+  table.addEventListener("focusin", (event) => {
+    const link = cellLink(event);
+    if (link) {
+      hideTip();
+      showTip(link);
+    }
+  });
+  table.addEventListener("focusout", hideTip);
+  const wrap = document.getElementById("matrix-wrap");
+  if (wrap) wrap.addEventListener("scroll", hideTip, { passive: true });
+  window.addEventListener("scroll", hideTip, { passive: true });
+
+  // ----- keyboard: one tab stop for the whole matrix, arrows move between cells
+  let active = grid.length && grid[0].length ? grid[0][0] : null;
+  for (const cell of cells) cell.link.tabIndex = -1;
+  if (active) active.tabIndex = 0;
+  const where = new Map();
+  grid.forEach((row, r) => row.forEach((link, c) => where.set(link, [r, c])));
 
   table.addEventListener("focusin", (event) => {
-    const link = event.target.closest && event.target.closest(".cell-link");
+    const link = cellLink(event);
     if (link && link !== active) {
       if (active) active.tabIndex = -1;
       active = link;
@@ -270,13 +331,13 @@
   });
 
   table.addEventListener("keydown", (event) => {
-    const link = event.target.closest && event.target.closest(".cell-link");
+    const link = cellLink(event);
     if (!link) return;
     if (event.key === "Escape") {
-      link.closest("td").classList.add("tip-hidden");
+      hideTip();
       return;
     }
-    const at = position(link);
+    const at = where.get(link);
     if (!at) return;
     let [r, c] = at;
     switch (event.key) {
@@ -289,35 +350,10 @@
       default: return;
     }
     event.preventDefault();
-    activate(grid[r][Math.min(c, grid[r].length - 1)]);
+    const next = grid[r][Math.min(c, grid[r].length - 1)];
+    active.tabIndex = -1;
+    active = next;
+    active.tabIndex = 0;
+    active.focus();
   });
-
-  // A tip is placed in the viewport (position: fixed), below its cell or above it when there is
-  // no room, so the matrix's scrolling box never cuts it off.
-  function place(td) {
-    const tip = td.querySelector(".tip");
-    const box = td.getBoundingClientRect();
-    tip.classList.add("placed");
-    const width = tip.offsetWidth;
-    const height = tip.offsetHeight;
-    const room = window.innerHeight - box.bottom;
-    const top = room >= height + 8 || box.top < height + 8 ? box.bottom + 4 : box.top - height - 4;
-    const left = Math.min(Math.max(4, box.left), window.innerWidth - width - 4);
-    tip.style.top = `${Math.max(4, top)}px`;
-    tip.style.left = `${Math.max(4, left)}px`;
-  }
-
-  for (const td of cells) {
-    const show = () => td.classList.remove("tip-hidden");
-    td.addEventListener("focusout", show);
-    td.addEventListener("mouseleave", show);
-    td.addEventListener("mouseenter", () => place(td));
-    td.addEventListener("focusin", () => place(td));
-  }
-  const wrap = document.getElementById("matrix-wrap");
-  const unplace = () => {
-    for (const tip of table.querySelectorAll(".tip.placed")) tip.classList.remove("placed");
-  };
-  if (wrap) wrap.addEventListener("scroll", unplace, { passive: true });
-  window.addEventListener("scroll", unplace, { passive: true });
 })();
