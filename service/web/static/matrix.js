@@ -202,7 +202,9 @@
     table.dataset.knownAt = state.knownAt;
     summary();
     relink();
+    const shownFor = tipFor;
     hideTip();
+    if (shownFor) showTip(shownFor); // the details of the cell under the pointer, as of now
     table.removeAttribute("aria-busy");
     window.history.replaceState(null, "", pageUrl);
   }
@@ -276,7 +278,12 @@
     if (origin) tip.append(Stance.element("span", "tip-source", origin));
     tip.hidden = false;
     tipFor = link;
-    const box = link.getBoundingClientRect();
+    placeTip();
+  }
+
+  function placeTip() {
+    if (!tipFor) return;
+    const box = tipFor.getBoundingClientRect();
     const below = window.innerHeight - box.bottom >= tip.offsetHeight + 8 || box.top < tip.offsetHeight + 8;
     const top = below ? box.bottom + 4 : box.top - tip.offsetHeight - 4;
     const left = Math.min(Math.max(4, box.left), window.innerWidth - tip.offsetWidth - 4);
@@ -311,8 +318,8 @@
   });
   table.addEventListener("focusout", hideTip);
   const wrap = document.getElementById("matrix-wrap");
-  if (wrap) wrap.addEventListener("scroll", hideTip, { passive: true });
-  window.addEventListener("scroll", hideTip, { passive: true });
+  if (wrap) wrap.addEventListener("scroll", placeTip, { passive: true });
+  window.addEventListener("scroll", placeTip, { passive: true });
 
   // ----- keyboard: one tab stop for the whole matrix, arrows move between cells
   let active = grid.length && grid[0].length ? grid[0][0] : null;
