@@ -100,7 +100,7 @@ def _reads(engine: Engine, times: ReplayTimes) -> None:
     database = Database(engine)
     with counting(engine) as counter, database.read() as session:
         read_matrix(session.connection(), as_of=times.as_of, known_at=times.known_at)
-    matrix_queries = len(counter.reading("current_stances") or counter.reading("stance_pairs"))
+    matrix_queries = len(counter.matrix_queries())
     print(
         f"    reads per page: {len(counter.statements)} statements, of which {matrix_queries} "
         "for the matrix (the rest: actors, topics, statement span, revisions)"

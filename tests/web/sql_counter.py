@@ -27,6 +27,13 @@ class SqlCounter:
         if self.active and _READ.match(sql) and not _PING.match(sql):
             self.statements.append(" ".join(sql.split()))
 
+    def matching(self, pattern: str) -> list[str]:
+        return [sql for sql in self.statements if re.search(pattern, sql)]
+
+    def matrix_queries(self) -> list[str]:
+        """The stance-matrix reads: current or replayed, both select the quote as ``v.quote``."""
+        return self.matching(r"\bv\.quote\b")
+
     def reading(self, table: str) -> list[str]:
         """The statements that read ``table`` (named after FROM or JOIN)."""
         pattern = re.compile(rf"\b(FROM|JOIN)\s+\"?{table}\"?\b", re.IGNORECASE)

@@ -7,6 +7,7 @@ from fastapi.testclient import TestClient
 
 from service.demo.loader import DemoLoadReport
 from service.web.templating import CONTENT_SECURITY_POLICY, iso
+from tests.web.conftest import statement
 from tests.web.html import matrix_cells, stance_classes
 
 EXPECTED_CLASS = {
@@ -128,3 +129,19 @@ def test_unreadable_dates_are_a_clear_400_page(client: TestClient, demo: DemoLoa
         assert page.headers["content-type"].startswith("text/html")
         assert "Invalid time" in page.text and field in page.text
         assert page.headers["content-security-policy"] == CONTENT_SECURITY_POLICY
+
+
+def test_a_flip_is_marked_by_more_than_colour(
+    client: TestClient, demo: DemoLoadReport, writer: dict[str, str]
+) -> None:
+    for stance, stated_at in (("leans_opposes", "2022-06-01"), ("supports", "2022-06-20")):
+        body = statement(stance=stance, stated_at=stated_at, quote=f"Rahmon, {stance}.")
+        assert client.post("/v1/statements", json=body, headers=writer).status_code == 201
+    flipped = matrix_cells(client.get("/").text)[("rahmon", "war-justified")]
+    assert {"s-supports", "flip"} <= flipped.classes
+    assert flipped.symbol == "++ ⇄"
+    assert flipped.label == "Supports, flip"
+    assert "Supports · flip from Leans opposes · since 20 Jun 2022" in flipped.tip
+    before = matrix_cells(client.get("/", params={"as_of": "2022-06-10"}).text)
+    assert "flip" not in before[("rahmon", "war-justified")].classes
+    assert before[("rahmon", "war-justified")].label == "Leans opposes"
