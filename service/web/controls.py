@@ -8,7 +8,7 @@ it stood before each correction or retraction, so those are the slider's stops.
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 from typing import Final
 
 from service.queries import ActorView, TopicView
@@ -50,7 +50,7 @@ class KnownAtControl:
     """Whether ``known_at`` is one of the states (else a time the user typed)."""
 
 
-def date_slider(span: StatementSpan, as_of: datetime | None, *, today: date) -> DateSlider | None:
+def date_slider(span: StatementSpan, as_of: datetime | None) -> DateSlider | None:
     """From 1 January of the first statement's year (a day before anything was said) to the
     last statement's day; None when nothing was ever stated."""
     if span.first_stated_at is None or span.last_stated_at is None:
@@ -64,11 +64,6 @@ def date_slider(span: StatementSpan, as_of: datetime | None, *, today: date) -> 
         chosen = as_of.astimezone(UTC).date()
         value = min(max((chosen - start).days, 0), days + 1)
     return DateSlider(start=start, end=end, days=days, value=value)
-
-
-def slider_date(slider: DateSlider, value: int) -> date | None:
-    """The day a slider position stands for; None for now."""
-    return None if value > slider.days else slider.start + timedelta(days=value)
 
 
 def _what(

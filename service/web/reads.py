@@ -1,7 +1,7 @@
 """What the pages read, through the read side's public functions, one connection per page."""
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Final
 
 from sqlalchemy import Connection
@@ -42,7 +42,6 @@ class MatrixReads:
     stances: list[StanceView]
     span: StatementSpan
     revisions: list[Revision]
-    read_at: datetime
 
 
 def read_matrix(
@@ -55,5 +54,4 @@ def read_matrix(
         stances=stances(connection, as_of=as_of, known_at=known_at),
         span=statement_span(connection),
         revisions=revisions(connection, limit=MAX_REVISIONS),
-        read_at=datetime.now(UTC),
     )

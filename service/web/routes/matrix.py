@@ -24,7 +24,7 @@ def matrix_context(reads: MatrixReads, times: ReplayTimes) -> dict[str, Any]:
         "matrix": build_matrix(
             reads.actors, reads.topics, reads.stances, link_query=query_string(times.query())
         ),
-        "slider": date_slider(reads.span, times.as_of, today=reads.read_at.date()),
+        "slider": date_slider(reads.span, times.as_of),
         "known": known_at_control(reads.revisions, times.known_at, actors=actors, topics=topics),
         "tip_chars": TIP_QUOTE_CHARS,
     }
