@@ -22,6 +22,7 @@ from service.db import Database
 from service.pg_listener import PgListener
 from service.runtime import Runtime
 from service.store import migrate
+from service.web import install_dashboard
 
 
 def create_app(
@@ -88,5 +89,6 @@ def create_app(
     app.include_router(statements.router)
     app.include_router(stances.router)
     app.include_router(feeds.router)
+    install_dashboard(app)
     install_openapi(app, public_reads=settings.public_reads)
     return app

@@ -5,7 +5,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, func, select
 
 from service.store.read_model_tables import ReadModelTables
 
@@ -108,6 +108,39 @@ def get_statement(connection: Connection, statement_id: uuid.UUID) -> StatementV
     if not rows:
         return None
     return _statement(rows[-1], [_version(row) for row in rows])
+
+
+def statements_on_pair(
+    connection: Connection, actor_id: str, topic_id: str, *, limit: int = 500
+) -> list[StatementView]:
+    """Every statement that was ever on (actor, topic) in any version, each with all its
+    versions, latest stated first; ``limit`` statements at most.
+
+    A timeline needs the ones corrected away to another actor or topic too: the record once
+    said them here, and a replay as known before the correction still does.
+    """
+    versions = _T.statement_versions
+    on_pair = (
+        select(versions.c.statement_id)
+        .where(versions.c.actor_id == actor_id, versions.c.topic_id == topic_id)
+        .group_by(versions.c.statement_id)
+        .order_by(func.max(versions.c.stated_at).desc())
+        .limit(limit)
+    )
+    rows = connection.execute(
+        select(versions)
+        .where(versions.c.statement_id.in_(on_pair))
+        .order_by(versions.c.statement_id, versions.c.version_no)
+    ).mappings()
+    by_statement: dict[uuid.UUID, list[Any]] = {}
+    for row in rows:
+        by_statement.setdefault(row["statement_id"], []).append(row)
+    found = [
+        _statement(history[-1], [_version(row) for row in history])
+        for history in by_statement.values()
+    ]
+    found.sort(key=lambda view: (view.stated_at, view.recorded_position), reverse=True)
+    return found
 
 
 def _statement(row: Any, history: list[StatementVersionView]) -> StatementView:
