@@ -46,10 +46,17 @@ def parse_time(value: str | None, *, field: str) -> datetime | None:
         if len(text) == 10:
             return datetime.combine(date.fromisoformat(text), time.max, tzinfo=UTC)
         parsed = datetime.fromisoformat(text.replace("Z", "+00:00").replace("z", "+00:00"))
+        return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
     except ValueError:
-        message = "expected a date (YYYY-MM-DD) or an ISO 8601 datetime"
-        raise InvalidTime(
-            f"{field}={value!r}: {message}",
-            errors=[FieldError(location="query", field=field, message=message)],
+        raise _invalid(
+            value, field, "expected a date (YYYY-MM-DD) or an ISO 8601 datetime"
         ) from None
-    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+    except OverflowError:  # 0001-01-01T00:00+14:00 is before year 1 in UTC
+        raise _invalid(value, field, "the instant is outside years 1 to 9999 in UTC") from None
+
+
+def _invalid(value: str, field: str, message: str) -> InvalidTime:
+    return InvalidTime(
+        f"{field}={value!r}: {message}",
+        errors=[FieldError(location="query", field=field, message=message)],
+    )

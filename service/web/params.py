@@ -43,7 +43,7 @@ def _parsed(text: str, field: str) -> datetime | None:
         raise PageError(400, "Invalid time", f"{field} is longer than {MAX_TIME_CHARS} characters.")
     try:
         return parse_time(text, field=field)
-    except (ProblemError, OverflowError):  # OverflowError: an offset past year 1 or 9999
+    except ProblemError:
         raise PageError(
             400,
             "Invalid time",

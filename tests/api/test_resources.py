@@ -189,6 +189,9 @@ def test_write_errors_are_problems(client: TestClient, writer, make_key: Callabl
 def test_read_errors_are_problems(client: TestClient, writer):
     bad_time = client.get("/v1/stances", params={"as_of": "yesterday"})
     assert assert_problem(bad_time, 422, "invalid-time")["errors"][0]["field"] == "as_of"
+    for before_year_one in ("0001-01-01T00:00:00+14:00", "9999-12-31T23:59:59-14:00"):
+        out_of_range = client.get("/v1/stances", params={"known_at": before_year_one})
+        assert assert_problem(out_of_range, 422, "invalid-time")["errors"][0]["field"] == "known_at"
     assert_problem(client.get("/v1/stances", params={"cursor": "%%%"}), 400, "invalid-cursor")
     assert_problem(client.get(f"/v1/statements/{uuid.uuid4()}"), 404, "not-found")
     assert_problem(client.get("/v1/actors/nobody"), 404, "not-found")
