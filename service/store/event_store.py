@@ -26,6 +26,7 @@ from typing import Any, Final
 from sqlalchemy import text
 from sqlmodel import Session
 
+from service.domain.ids import uuid7
 from service.domain.upcasting import UpcasterRegistry
 from service.store import log_postgres, log_sqlite
 from service.store.records import PendingEvent, RawEvent
@@ -64,11 +65,14 @@ class EventIdConflict(EventStoreError):
 
 @dataclass(frozen=True, slots=True)
 class NewEvent:
-    """An event a writer wants to append; the store gives it a stream version and a position."""
+    """An event a writer wants to append; the store gives it a stream version and a position.
+
+    Without an ``event_id`` it gets a time-ordered one (``uuid7``): random ids would scatter the
+    log's event id index. Writers that need idempotent retries pass a deterministic id instead."""
 
     type: str
     data: dict[str, Any]
-    event_id: uuid.UUID = field(default_factory=uuid.uuid4)
+    event_id: uuid.UUID = field(default_factory=uuid7)
     metadata: dict[str, Any] = field(default_factory=dict)
 
 
