@@ -1,5 +1,6 @@
 """Time-ordered ids: version 7 layout, strictly increasing in a process, unique across threads."""
 
+import os
 import threading
 import time
 import uuid
@@ -97,3 +98,29 @@ def test_new_events_get_time_ordered_ids_by_default() -> None:
     assert all(e.event_id.version == 7 for e in events)
     assert [e.event_id for e in events] == sorted(e.event_id for e in events)
     assert NewEvent("A", {}, uuid.UUID(int=5)).event_id == uuid.UUID(int=5)
+
+
+def test_a_forked_child_makes_other_ids_than_its_parent(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Frozen time: parent and child make their ids in the same millisecond, where a child that
+    # kept its parent's counter and random bits would make exactly the parent's next ids.
+    frozen = time.time_ns()
+    monkeypatch.setattr(ids, "time", SimpleNamespace(time_ns=lambda: frozen))
+    uuid7()
+    read_end, write_end = os.pipe()
+    child = os.fork()
+    if child == 0:  # pragma: no cover (runs in the child)
+        try:
+            os.write(write_end, b"".join(uuid7().bytes for _ in range(200)))
+        finally:
+            os._exit(0)
+    os.close(write_end)
+    parent_ids = {uuid7() for _ in range(200)}
+    received = b""
+    while chunk := os.read(read_end, 65536):
+        received += chunk
+    os.close(read_end)
+    os.waitpid(child, 0)
+
+    child_ids = {uuid.UUID(bytes=received[i : i + 16]) for i in range(0, len(received), 16)}
+    assert len(child_ids) == 200
+    assert not child_ids & parent_ids
