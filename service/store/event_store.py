@@ -19,7 +19,7 @@ import json
 import operator
 import uuid
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from types import ModuleType
 from typing import Any, Final
@@ -27,11 +27,10 @@ from typing import Any, Final
 from sqlalchemy import text
 from sqlmodel import Session
 
-from service.domain.ids import uuid7
 from service.domain.upcasting import UpcasterRegistry
 from service.store import log_postgres, log_sqlite
 from service.store.collector import paused_collector
-from service.store.records import PendingEvent, RecordedEvent
+from service.store.records import NewEvent, RecordedEvent
 
 __all__ = [
     "ANY_VERSION",
@@ -78,19 +77,6 @@ class EventIdConflict(EventStoreError):
 
 
 @dataclass(frozen=True, slots=True)
-class NewEvent:
-    """An event a writer wants to append; the store gives it a stream version and a position.
-
-    Without an ``event_id`` it gets a time-ordered one (``uuid7``): random ids would scatter the
-    log's event id index. Writers that need idempotent retries pass a deterministic id instead."""
-
-    type: str
-    data: dict[str, Any]
-    event_id: uuid.UUID = field(default_factory=uuid7)
-    metadata: dict[str, Any] = field(default_factory=dict)
-
-
-@dataclass(frozen=True, slots=True)
 class AppendResult:
     """Where the batch landed; ``stream_version`` is the expected version for the next append.
 
@@ -126,18 +112,13 @@ class EventStore:
         if len({event.event_id for event in events}) != len(events):
             raise ValueError("an append may not carry the same event id twice")
         backend, connection = _backend(session)
-        pending = [
-            PendingEvent(
-                event.event_id,
-                event.type,
-                self.upcasters.current_version(event.type),
-                event.data,
-                event.metadata,
-            )
-            for event in events
-        ]
+        current = self.upcasters.current_versions()
         outcome = backend.append(
-            connection, stream_id=stream_id, expected_version=expected_version, events=pending
+            connection,
+            stream_id=stream_id,
+            expected_version=expected_version,
+            events=events,
+            schema_versions=[current.get(event.type, 1) for event in events],
         )
         if outcome.outcome == "stored":
             return self._replayed_append(session, stream_id, events, outcome.stream_version)
@@ -233,6 +214,8 @@ class EventStore:
 
 
 _type_and_version = operator.itemgetter(4, 5)
+
+
 def _position(event: RecordedEvent) -> int:
     return event.position
 

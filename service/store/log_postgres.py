@@ -19,7 +19,7 @@ from typing import Any
 import orjson
 import psycopg
 
-from service.store.records import AppendOutcome, PendingEvent, RecordedEvent
+from service.store.records import AppendOutcome, NewEvent, RecordedEvent
 
 _SELECT = (
     "SELECT position, event_id, stream_id, version, type, schema_version, data::text, "
@@ -35,14 +35,15 @@ def append(
     *,
     stream_id: str,
     expected_version: int | None,
-    events: Sequence[PendingEvent],
+    events: Sequence[NewEvent],
+    schema_versions: Sequence[int],
 ) -> AppendOutcome:
     """One call of ``append_events``, the batch sent as one JSON document of columns."""
     batch = orjson.dumps(
         {
             "event_id": [event.event_id for event in events],
             "type": [event.type for event in events],
-            "schema_version": [event.schema_version for event in events],
+            "schema_version": schema_versions,
             "data": [event.data for event in events],
             "metadata": [event.metadata for event in events],
         }

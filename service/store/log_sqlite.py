@@ -17,7 +17,7 @@ from typing import Any
 import orjson
 
 from service.domain.ids import uuid_from_int
-from service.store.records import AppendOutcome, PendingEvent, RecordedEvent
+from service.store.records import AppendOutcome, NewEvent, RecordedEvent
 
 _SELECT = (
     "SELECT position, event_id, stream_id, version, type, schema_version, data, metadata, "
@@ -47,7 +47,8 @@ def append(
     *,
     stream_id: str,
     expected_version: int | None,
-    events: Sequence[PendingEvent],
+    events: Sequence[NewEvent],
+    schema_versions: Sequence[int],
 ) -> AppendOutcome:
     """Check and insert under the write lock the session took with ``BEGIN IMMEDIATE``."""
     ids = [event.event_id.hex for event in events]
@@ -70,12 +71,14 @@ def append(
                 stream_id,
                 current + offset,
                 event.type,
-                event.schema_version,
+                schema_version,
                 _dumps(event.data),
                 _dumps(event.metadata),
                 recorded_text,
             )
-            for offset, (event_id, event) in enumerate(zip(ids, events, strict=True), start=1)
+            for offset, (event_id, event, schema_version) in enumerate(
+                zip(ids, events, schema_versions, strict=True), start=1
+            )
         ],
     )
     return AppendOutcome("appended", current + len(events), last_position + 1, recorded_at)

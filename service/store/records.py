@@ -5,6 +5,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal, NamedTuple
 
+from service.domain.ids import uuid7
+
 
 class RecordedEvent(NamedTuple):
     """An event as stored, its payload upcast to the current schema version.
@@ -26,18 +28,36 @@ class RecordedEvent(NamedTuple):
     recorded_at: datetime
 
 
-class PendingEvent(NamedTuple):
-    """An event about to be inserted, with the schema version the writer's code produces.
-
-    A named tuple rather than a frozen dataclass: a batch builds one per event, and a tuple is
-    several times cheaper to build than a frozen dataclass, whose ``__init__`` goes through
-    ``object.__setattr__`` field by field."""
-
-    event_id: uuid.UUID
+class _NewEventFields(NamedTuple):
     type: str
-    schema_version: int
     data: dict[str, Any]
+    event_id: uuid.UUID
     metadata: dict[str, Any]
+
+
+class NewEvent(_NewEventFields):
+    """An event a writer wants to append; the store gives it a stream version and a position.
+
+    Without an ``event_id`` it gets a time-ordered one (``uuid7``): random ids would scatter the
+    log's event id index. Writers that need idempotent retries pass a deterministic id instead.
+    A named tuple, like ``RecordedEvent``: batches build one per event, and a frozen dataclass
+    cost three times as much to build."""
+
+    __slots__ = ()
+
+    def __new__(
+        cls,
+        type: str,
+        data: dict[str, Any],
+        event_id: uuid.UUID | None = None,
+        metadata: dict[str, Any] | None = None,
+    ) -> "NewEvent":
+        return _tuple_new(
+            cls, (type, data, uuid7() if event_id is None else event_id, metadata or {})
+        )
+
+
+_tuple_new = tuple.__new__
 
 
 @dataclass(frozen=True, slots=True)
