@@ -36,6 +36,7 @@ from service.domain.events import (
     encode,
     topic_stream,
 )
+from service.domain.ids import uuid7
 from service.store.event_store import (
     NO_STREAM,
     ConcurrencyError,
@@ -160,7 +161,7 @@ def handle(
         session,
         stream_id=stream_id,
         expected_version=version,
-        events=[NewEvent(event_type, data, event_id or uuid.uuid4(), metadata or {})],
+        events=[NewEvent(event_type, data, event_id or uuid7(), metadata or {})],
     )
     return CommandResult(stream_id, result.positions[0], result.stream_version, result.duplicate)
 

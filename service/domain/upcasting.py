@@ -5,7 +5,7 @@ Readers only ever see the current shape: each registered step lifts a payload fr
 to ``n + 1``, and steps chain, so a change of schema costs one small function and no migration.
 """
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 Payload = dict[str, Any]
@@ -26,6 +26,10 @@ class UpcasterRegistry:
     def current_version(self, event_type: str) -> int:
         """The version writers must use for ``event_type``; 1 for types that never changed."""
         return self._current.get(event_type, 1)
+
+    def current_versions(self) -> Mapping[str, int]:
+        """The current version of every event type that has upcasters; any other type is at 1."""
+        return self._current
 
     def register(self, event_type: str, from_version: int, step: UpcastStep) -> None:
         """Declare that ``step`` lifts ``event_type`` payloads from ``from_version`` to the next."""

@@ -16,9 +16,10 @@ Every function takes the caller's session and only flushes; the caller commits (
 """
 
 import json
+import operator
 import uuid
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass
 from datetime import datetime
 from types import ModuleType
 from typing import Any, Final
@@ -28,7 +29,20 @@ from sqlmodel import Session
 
 from service.domain.upcasting import UpcasterRegistry
 from service.store import log_postgres, log_sqlite
-from service.store.records import PendingEvent, RawEvent
+from service.store.collector import paused_collector
+from service.store.records import NewEvent, RecordedEvent
+
+__all__ = [
+    "ANY_VERSION",
+    "NO_STREAM",
+    "AppendResult",
+    "ConcurrencyError",
+    "EventIdConflict",
+    "EventStore",
+    "EventStoreError",
+    "NewEvent",
+    "RecordedEvent",
+]
 
 NO_STREAM: Final = -1
 """Expected version of a stream that must not exist yet."""
@@ -60,93 +74,6 @@ class EventIdConflict(EventStoreError):
     def __init__(self, event_id: uuid.UUID, reason: str) -> None:
         super().__init__(f"event {event_id} conflicts with the stored event: {reason}")
         self.event_id = event_id
-
-
-@dataclass(frozen=True, slots=True)
-class NewEvent:
-    """An event a writer wants to append; the store gives it a stream version and a position."""
-
-    type: str
-    data: dict[str, Any]
-    event_id: uuid.UUID = field(default_factory=uuid.uuid4)
-    metadata: dict[str, Any] = field(default_factory=dict)
-    schema_version: int | None = None
-    """``None``: the version the running code writes. Set only by imports, which keep the
-    version an event was first stored under (its payload is upcast when read, as it was there)."""
-
-
-@dataclass(frozen=True, slots=True)
-class RecordedEvent:
-    """An event as stored, its payload upcast to the current schema version."""
-
-    position: int
-    event_id: uuid.UUID
-    stream_id: str
-    version: int
-    type: str
-    schema_version: int
-    data: dict[str, Any]
-    metadata: dict[str, Any]
-    recorded_at: datetime
-
-
-_RECORDED_FIELDS = (
-    "position",
-    "event_id",
-    "stream_id",
-    "version",
-    "type",
-    "schema_version",
-    "data",
-    "metadata",
-    "recorded_at",
-)
-if tuple(f.name for f in fields(RecordedEvent)) != _RECORDED_FIELDS or hasattr(
-    RecordedEvent, "__post_init__"
-):
-    raise TypeError("_recorded_event must set exactly the fields of RecordedEvent")
-_new_object = object.__new__
-(
-    _set_position,
-    _set_event_id,
-    _set_stream_id,
-    _set_version,
-    _set_type,
-    _set_schema_version,
-    _set_data,
-    _set_metadata,
-    _set_recorded_at,
-) = (RecordedEvent.__dict__[name].__set__ for name in _RECORDED_FIELDS)
-
-
-def _recorded_event(
-    position: int,
-    event_id: uuid.UUID,
-    stream_id: str,
-    version: int,
-    type_: str,
-    schema_version: int,
-    data: dict[str, Any],
-    metadata: dict[str, Any],
-    recorded_at: datetime,
-) -> RecordedEvent:
-    """``RecordedEvent(...)`` at half the cost, for reads that build thousands of them.
-
-    A frozen dataclass's ``__init__`` sets each field through ``object.__setattr__``, which looks
-    the slot up by name every time; this sets the slots through their descriptors directly. It
-    must set every field and the class must have no ``__post_init__`` to skip: both are checked
-    when the module loads."""
-    event = _new_object(RecordedEvent)
-    _set_position(event, position)
-    _set_event_id(event, event_id)
-    _set_stream_id(event, stream_id)
-    _set_version(event, version)
-    _set_type(event, type_)
-    _set_schema_version(event, schema_version)
-    _set_data(event, data)
-    _set_metadata(event, metadata)
-    _set_recorded_at(event, recorded_at)
-    return event
 
 
 @dataclass(frozen=True, slots=True)
@@ -188,21 +115,15 @@ class EventStore:
         if len({event.event_id for event in events}) != len(events):
             raise ValueError("an append may not carry the same event id twice")
         backend, connection = _backend(session)
-        pending = [
-            PendingEvent(
-                event.event_id,
-                event.type,
-                event.schema_version or self.upcasters.current_version(event.type),
-                event.data,
-                event.metadata,
-            )
-            for event in events
-        ]
+        current = self.upcasters.current_versions()
         outcome = backend.append(
             connection,
             stream_id=stream_id,
             expected_version=expected_version,
-            events=pending,
+            events=events,
+            schema_versions=[
+                event.schema_version or current.get(event.type, 1) for event in events
+            ],
             recorded_at=recorded_at,
         )
         if outcome.outcome == "stored":
@@ -240,8 +161,9 @@ class EventStore:
     def read_by_ids(self, session: Session, event_ids: Sequence[uuid.UUID]) -> list[RecordedEvent]:
         """The stored events among ``event_ids``, in position order."""
         backend, connection = _backend(session)
-        rows = sorted(backend.read_by_ids(connection, event_ids))
-        return self._decode(rows)
+        events = backend.read_by_ids(connection, event_ids)
+        events.sort(key=_position)
+        return self._upcast(events)
 
     def read_all(
         self,
@@ -253,10 +175,11 @@ class EventStore:
     ) -> list[RecordedEvent]:
         """Up to ``limit`` events with position > ``after``, in position order."""
         backend, connection = _backend(session)
-        rows = backend.read_all(
-            connection, after=after, limit=limit, types=None if types is None else list(types)
-        )
-        return self._decode(rows)
+        with paused_collector:
+            events = backend.read_all(
+                connection, after=after, limit=limit, types=None if types is None else list(types)
+            )
+        return self._upcast(events)
 
     def read_stored(
         self, session: Session, *, after: int = 0, limit: int = 1000
@@ -264,16 +187,17 @@ class EventStore:
         """Like ``read_all``, but each payload exactly as stored, under its stored schema version
         (exports keep what was written; upcasting is for readers)."""
         backend, connection = _backend(session)
-        rows = backend.read_all(connection, after=after, limit=limit, types=None)
-        return [_recorded_event(*row) for row in rows]
+        with paused_collector:
+            return backend.read_all(connection, after=after, limit=limit, types=None)
 
     def read_stream(
         self, session: Session, stream_id: str, *, from_version: int = 0
     ) -> list[RecordedEvent]:
         """Every event of one stream from ``from_version`` on, in version order."""
         backend, connection = _backend(session)
-        rows = backend.read_stream(connection, stream_id=stream_id, from_version=from_version)
-        return self._decode(rows)
+        with paused_collector:
+            events = backend.read_stream(connection, stream_id=stream_id, from_version=from_version)
+        return self._upcast(events)
 
     def stream_version(self, session: Session, stream_id: str) -> int:
         """The stream's last version, or ``NO_STREAM`` when it has no events."""
@@ -286,19 +210,29 @@ class EventStore:
         """The position of the newest event, 0 for an empty log."""
         return int(_scalar(session, "SELECT max(position) FROM events") or 0)
 
-    def _decode(self, rows: Sequence[RawEvent]) -> list[RecordedEvent]:
-        """Stored rows to events, upcasting the payloads written under an older schema."""
-        current_versions: dict[str, int] = {}  # per call: a page holds few event types
-        decoded = []
-        for row in rows:
-            current = current_versions.get(row[4])
-            if current is None:
-                current = current_versions[row[4]] = self.upcasters.current_version(row[4])
-            if row[5] != current:
-                schema_version, data = self.upcasters.upcast(row[4], row[5], row[6])
-                row = (*row[:5], schema_version, data, *row[7:])  # type: ignore[assignment]
-            decoded.append(_recorded_event(*row))
-        return decoded
+    def _upcast(self, events: list[RecordedEvent]) -> list[RecordedEvent]:
+        """Replace, in place, the events stored under an older schema by their upcast form.
+
+        Stored events are almost all current, and a page holds few (type, version) pairs: those
+        are collected without a Python loop, and only a page with an old pair is walked."""
+        current = self.upcasters.current_versions()
+        pairs = set(map(_type_and_version, events))
+        if all(version == current.get(type_, 1) for type_, version in pairs):
+            return events
+        for index, event in enumerate(events):
+            if event.schema_version != current.get(event.type, 1):
+                schema_version, data = self.upcasters.upcast(
+                    event.type, event.schema_version, event.data
+                )
+                events[index] = event._replace(schema_version=schema_version, data=data)
+        return events
+
+
+_type_and_version = operator.itemgetter(4, 5)
+
+
+def _position(event: RecordedEvent) -> int:
+    return event.position
 
 
 def _backend(session: Session) -> tuple[ModuleType, Any]:

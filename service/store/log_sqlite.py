@@ -16,7 +16,8 @@ from typing import Any
 
 import orjson
 
-from service.store.records import AppendOutcome, PendingEvent, RawEvent
+from service.domain.ids import uuid_from_int
+from service.store.records import AppendOutcome, NewEvent, RecordedEvent
 
 _SELECT = (
     "SELECT position, event_id, stream_id, version, type, schema_version, data, metadata, "
@@ -46,7 +47,8 @@ def append(
     *,
     stream_id: str,
     expected_version: int | None,
-    events: Sequence[PendingEvent],
+    events: Sequence[NewEvent],
+    schema_versions: Sequence[int],
     recorded_at: datetime | None = None,
 ) -> AppendOutcome:
     """Check and insert under the write lock the session took with ``BEGIN IMMEDIATE``."""
@@ -72,28 +74,32 @@ def append(
                 stream_id,
                 current + offset,
                 event.type,
-                event.schema_version,
+                schema_version,
                 _dumps(event.data),
                 _dumps(event.metadata),
                 recorded_text,
             )
-            for offset, (event_id, event) in enumerate(zip(ids, events, strict=True), start=1)
+            for offset, (event_id, event, schema_version) in enumerate(
+                zip(ids, events, schema_versions, strict=True), start=1
+            )
         ],
     )
     return AppendOutcome("appended", current + len(events), last_position + 1, recorded_at)
 
 
-def read_by_ids(connection: sqlite3.Connection, event_ids: Sequence[uuid.UUID]) -> list[RawEvent]:
+def read_by_ids(
+    connection: sqlite3.Connection, event_ids: Sequence[uuid.UUID]
+) -> list[RecordedEvent]:
     marks = ",".join("?" * len(event_ids))
     rows = connection.execute(
         f"{_SELECT} WHERE event_id IN ({marks})", [e.hex for e in event_ids]
     ).fetchall()
-    return _raw(rows)
+    return _events(rows)
 
 
 def read_all(
     connection: sqlite3.Connection, *, after: int, limit: int, types: Sequence[str] | None
-) -> list[RawEvent]:
+) -> list[RecordedEvent]:
     if types is None:
         rows = connection.execute(
             f"{_SELECT} WHERE position > ? ORDER BY position LIMIT ?", (after, limit)
@@ -104,50 +110,37 @@ def read_all(
             f"{_SELECT} WHERE position > ? AND type IN ({marks}) ORDER BY position LIMIT ?",
             (after, *types, limit),
         ).fetchall()
-    return _raw(rows)
+    return _events(rows)
 
 
 def read_stream(
     connection: sqlite3.Connection, *, stream_id: str, from_version: int
-) -> list[RawEvent]:
+) -> list[RecordedEvent]:
     rows = connection.execute(
         f"{_SELECT} WHERE stream_id = ? AND version >= ? ORDER BY version",
         (stream_id, from_version),
     ).fetchall()
-    return _raw(rows)
+    return _events(rows)
 
 
-def _raw(rows: list[tuple[Any, ...]]) -> list[RawEvent]:
-    """Driver rows to Python values; one comprehension, as reading the log is mostly this loop."""
-    loads, to_uuid, to_time = orjson.loads, _uuid_from_hex, _parse_time
+def _events(rows: list[tuple[Any, ...]]) -> list[RecordedEvent]:
+    """Driver rows to events, as stored (the store upcasts); one comprehension, as reading the
+    log is mostly this loop. The event id column only ever holds the 32 hex digits this module
+    wrote, so it skips ``uuid.UUID``'s parsing."""
+    loads, to_uuid, to_time, make, event = orjson.loads, uuid_from_int, _parse_time, _new, _EVENT
     return [
-        (p, to_uuid(e), s, v, t, sv, loads(d), loads(m), to_time(r))
+        make(event, (p, to_uuid(int(e, 16)), s, v, t, sv, loads(d), loads(m), to_time(r)))
         for p, e, s, v, t, sv, d, m, r in rows
     ]
+
+
+_new, _EVENT = tuple.__new__, RecordedEvent
 
 
 def _dumps(value: Any) -> str:
     """JSON as text, as SQLAlchemy's JSON type stores it. Not bytes: they would be stored as a BLOB,
     which SQLite's JSON functions read as binary JSONB from 3.45 on, and reject."""
     return orjson.dumps(value).decode()
-
-
-_new_object = object.__new__
-_set_uuid_int = uuid.UUID.__dict__["int"].__set__
-_set_uuid_is_safe = uuid.UUID.__dict__["is_safe"].__set__
-_UNKNOWN_SAFETY = uuid.SafeUUID.unknown
-
-
-def _uuid_from_hex(hex_digits: str) -> uuid.UUID:
-    """``uuid.UUID(hex)`` without its parsing and validation, which dominate reading the log.
-
-    Safe because the column only ever holds 32 hex digits written by this module. The slots are
-    set through their descriptors, as ``UUID`` refuses ``setattr`` (it is immutable).
-    """
-    value = _new_object(uuid.UUID)
-    _set_uuid_int(value, int(hex_digits, 16))
-    _set_uuid_is_safe(value, _UNKNOWN_SAFETY)
-    return value
 
 
 @lru_cache(maxsize=4096)

@@ -6,7 +6,8 @@ sitting, with the same operations as ``bench_event_store``: appends of 1 and of 
 transaction, and reading the whole log in pages of 1000, decoded to domain events.
 
 Run: ``pip install -e '.[bench]'``, then
-``python -m tests.benchmarks.bench_reference [--backend sqlite|postgresql|both]``.
+``python -m tests.benchmarks.bench_reference [--backend sqlite|postgresql|both]``, or
+``python -m tests.benchmarks.bench_event_store --reference`` for both side by side.
 """
 
 import argparse
@@ -18,7 +19,16 @@ import psycopg
 from eventsourcing.application import Application
 from eventsourcing.domain import Aggregate, event
 
-from tests.benchmarks.common import load_line, machine_line, median_rate, postgres_admin_url
+from tests.benchmarks.common import (
+    APPEND_BATCH,
+    APPEND_SINGLE,
+    READ_ALL,
+    Measured,
+    load_line,
+    machine_line,
+    measure,
+    postgres_admin_url,
+)
 
 _QUOTE = "Russia is strong enough alone to demilitarize the Nazis."
 
@@ -92,28 +102,29 @@ def _drop_schema(schema: str) -> None:
         admin.execute(f'DROP SCHEMA "{schema}" CASCADE')
 
 
-def run(backend: str, runs: int, single: int, batches: int) -> None:
+def run(backend: str, runs: int, single: int, batches: int) -> dict[str, Measured]:
+    """Measure the three operations on a fresh store of ``backend``, printing as it goes."""
+    label = f"[eventsourcing {backend}]"
+    results: dict[str, Measured] = {}
     with tempfile.TemporaryDirectory() as directory:
         app, schema = _application(backend, Path(directory))
         try:
-            print(f"\n[eventsourcing {backend}] {load_line()}")
-            for name, work in (
-                (f"append, 1 event per transaction: {single} x {runs} runs", _append_single),
-                (f"append, 100 events per transaction: {batches} x {runs} runs", _append_batches),
-            ):
-                count = single if work is _append_single else batches
-                rate, rates = median_rate(runs, lambda w=work, n=count: w(app, n))
-                print(f"[eventsourcing {backend}] {name}")
-                print(
-                    f"  median {rate:,.0f} events/s   runs: {', '.join(f'{r:,.0f}' for r in rates)}"
-                )
-            print(f"[eventsourcing {backend}] read the whole log in pages of 1000, decoded")
-            rate, rates = median_rate(runs, lambda: _read_all(app))
-            print(f"  median {rate:,.0f} events/s   runs: {', '.join(f'{r:,.0f}' for r in rates)}")
+            print(f"\n{label} {load_line()}")
+            print(f"{label} {APPEND_SINGLE}: {single} transactions x {runs} runs")
+            results[APPEND_SINGLE] = measure(runs, lambda: _append_single(app, single))
+            print(results[APPEND_SINGLE].line())
+            print(f"{label} {APPEND_BATCH}: {batches} batches x {runs} runs")
+            results[APPEND_BATCH] = measure(runs, lambda: _append_batches(app, batches))
+            print(results[APPEND_BATCH].line())
+            total = runs * (single + batches * 100)
+            print(f"{label} {READ_ALL}: {total:,} events x {runs} runs")
+            results[READ_ALL] = measure(runs, lambda: _read_all(app))
+            print(results[READ_ALL].line())
         finally:
             app.close()
             if schema is not None:
                 _drop_schema(schema)
+    return results
 
 
 def main() -> None:

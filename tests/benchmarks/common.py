@@ -8,6 +8,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 import psycopg
@@ -74,3 +75,48 @@ def median_rate(runs: int, work: Callable[[], int]) -> tuple[float, list[float]]
         done = work()
         rates.append(done / (time.perf_counter() - started))
     return statistics.median(rates), rates
+
+
+APPEND_SINGLE = "append, 1 event per transaction"
+APPEND_BATCH = "append, 100 events per transaction"
+READ_ALL = "read the whole log in pages of 1000, decoded"
+STORE_OPERATIONS = (APPEND_SINGLE, APPEND_BATCH, READ_ALL)
+"""What ``bench_event_store`` and ``bench_reference`` both measure, in the order they run."""
+
+
+@dataclass(frozen=True)
+class Measured:
+    """Operations per second of several runs of one piece of work, by the wall clock, and the
+    process CPU time each operation took (what a busy machine inflates least)."""
+
+    operations: int
+    rates: list[float]
+    cpu_us_per_operation: list[float]
+
+    @property
+    def median(self) -> float:
+        return statistics.median(self.rates)
+
+    @property
+    def median_cpu_us(self) -> float:
+        return statistics.median(self.cpu_us_per_operation)
+
+    def line(self) -> str:
+        runs = ", ".join(f"{rate:,.0f}" for rate in self.rates)
+        return (
+            f"  median {self.median:,.0f} /s   runs: {runs}   "
+            f"(process CPU {self.median_cpu_us:,.1f} us each)"
+        )
+
+
+def measure(runs: int, work: Callable[[], int]) -> Measured:
+    """Run ``work`` (which returns how many operations it did) ``runs`` times."""
+    rates, cpu = [], []
+    operations = 0
+    for _ in range(runs):
+        started, cpu_started = time.perf_counter(), time.process_time()
+        operations = work()
+        wall, spent = time.perf_counter() - started, time.process_time() - cpu_started
+        rates.append(operations / wall)
+        cpu.append(spent / operations * 1e6)
+    return Measured(operations, rates, cpu)

@@ -111,6 +111,22 @@ def test_same_event_id_with_other_content_is_a_conflict(database: Database, stor
     assert [e.data for e in _all(database, store)] == [{"stance": "supports"}]
 
 
+def test_default_event_ids_are_time_ordered_like_the_positions(
+    database: Database, store: EventStore
+):
+    _append(database, store, "s", NO_STREAM, *[NewEvent("A", {"n": n}) for n in range(50)])
+    _append(database, store, "t", NO_STREAM, NewEvent("B", {}))
+    given = uuid.uuid4()
+    _append(database, store, "u", NO_STREAM, NewEvent("C", {}, given))
+
+    stored = _all(database, store)
+
+    defaults = [e.event_id for e in stored[:-1]]
+    assert all(event_id.version == 7 for event_id in defaults)
+    assert defaults == sorted(defaults)  # position order is id order: appends hit one index page
+    assert stored[-1].event_id == given  # a writer's own id is kept as it is
+
+
 def test_an_append_may_not_repeat_an_event_id(database: Database, store: EventStore):
     event = NewEvent("A", {})
     with pytest.raises(ValueError):
