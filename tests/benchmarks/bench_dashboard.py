@@ -131,7 +131,9 @@ def _browser_load(page: Page, url: str) -> dict[str, float]:
     return page.evaluate(
         """() => {
             const n = performance.getEntriesByType("navigation")[0];
+            const paint = performance.getEntriesByName("first-contentful-paint")[0];
             return {response: n.responseEnd - n.startTime,
+                    painted: paint ? paint.startTime : NaN,
                     ready: n.domContentLoadedEventEnd - n.startTime,
                     load: n.loadEventEnd - n.startTime};
         }"""
@@ -213,6 +215,7 @@ def _browser(base: str, pages: dict[str, str], runs: int) -> None:
             print(
                 f"  browser (chromium {context.browser.version if context.browser else '?'}), "
                 f"{label} page: response {statistics.median(x['response'] for x in loads):.0f} ms,"
+                f" first paint {statistics.median(x['painted'] for x in loads):.0f} ms,"
                 f" DOM ready {statistics.median(x['ready'] for x in loads):.0f} ms, "
                 f"load {statistics.median(x['load'] for x in loads):.0f} ms "
                 f"(medians of {runs})"
