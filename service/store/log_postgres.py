@@ -14,11 +14,12 @@ twice per row cost 1.3 us an event more.
 Appends go through libpq directly, as one simple-protocol query. When the append is the first
 statement of its transaction the query begins it too (``BEGIN; SELECT ... append_events(...)``):
 psycopg would otherwise send its own BEGIN and wait for the answer first, even in pipeline mode,
-one round trip of the three a one-event transaction took. Its cursor machinery (query conversion,
-dumpers, the prepared statement manager) also cost more client CPU than the whole append's own
-work; here the parameters are two literals escaped by libpq and a number, and the four values of
-the answer are loaded by psycopg's own loaders. The statement is not prepared: planning a call of
-one function is a few microseconds, and PL/pgSQL caches the plans inside it per connection anyway.
+one round trip of the three a one-event transaction took. It also skips the cursor machinery
+(query conversion, dumpers, the prepared statement manager): a one-row SELECT took 129 us through
+a cursor against 67 us sent this way, on the same (busy) machine. The parameters are two literals
+escaped by libpq and a number; the four values of the answer are loaded by psycopg's loaders.
+The statement is not prepared: planning a call of one function is a few microseconds, and PL/pgSQL
+caches the plans inside it per connection anyway.
 """
 
 import uuid
