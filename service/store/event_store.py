@@ -112,7 +112,8 @@ class EventStore:
         """
         if not events:
             raise ValueError("append needs at least one event")
-        if len({event.event_id for event in events}) != len(events):
+        # Hashing ``.int`` rather than the UUID: ``UUID.__hash__`` is a Python call per event.
+        if len({event.event_id.int for event in events}) != len(events):
             raise ValueError("an append may not carry the same event id twice")
         backend, connection = _backend(session)
         current = self.upcasters.current_versions()

@@ -10,6 +10,16 @@ form faster than it parses their text, and reading the log is mostly that decodi
 come as text (``data::text``; the binary form of JSONB is that same text behind a version byte, so
 the server does the same work) and orjson parses them in the read loop: a Python loader called
 twice per row cost 1.3 us an event more.
+
+Appends go through libpq directly, as one simple-protocol query. When the append is the first
+statement of its transaction the query begins it too (``BEGIN; SELECT ... append_events(...)``):
+psycopg would otherwise send its own BEGIN and wait for the answer first, even in pipeline mode,
+one round trip of the three a one-event transaction took. It also skips the cursor machinery
+(query conversion, dumpers, the prepared statement manager): a one-row SELECT took 129 us through
+a cursor against 67 us sent this way, on the same (busy) machine. The parameters are two literals
+escaped by libpq and a number; the four values of the answer are loaded by psycopg's loaders.
+The statement is not prepared: planning a call of one function is a few microseconds, and PL/pgSQL
+caches the plans inside it per connection anyway.
 """
 
 import uuid
@@ -19,6 +29,9 @@ from typing import Any
 
 import orjson
 import psycopg
+from psycopg import errors, generators
+from psycopg.adapt import Transformer
+from psycopg.pq import Escaping, ExecStatus, TransactionStatus
 
 from service.store.records import AppendOutcome, NewEvent, RecordedEvent
 
@@ -27,8 +40,12 @@ _SELECT = (
     "metadata::text, recorded_at FROM events"
 )
 _APPEND = (
-    "SELECT outcome, stream_version, first_position, recorded_at FROM append_events(%s, %s, %s)"
+    b"SELECT outcome, stream_version, first_position, recorded_at "
+    b"FROM append_events(%b::text, %b::integer, %b::jsonb)"
 )
+_BEGIN = b"BEGIN; "
+_IDLE = TransactionStatus.IDLE
+_FATAL_ERROR = ExecStatus.FATAL_ERROR
 
 
 def append(
@@ -50,13 +67,41 @@ def append(
     }
     if recorded_at is not None:
         columns["recorded_at"] = recorded_at.isoformat()
-    batch = orjson.dumps(columns)
-    row = connection.execute(
-        _APPEND, (stream_id, expected_version, batch.decode()), prepare=True
-    ).fetchone()
-    assert row is not None
-    outcome, stream_version, first_position, recorded_at = row
+    outcome, stream_version, first_position, recorded_at = _call_append(
+        connection, stream_id, expected_version, orjson.dumps(columns)
+    )
     return AppendOutcome(outcome, stream_version, first_position, recorded_at)
+
+
+def _call_append(
+    connection: psycopg.Connection[Any],
+    stream_id: str,
+    expected_version: int | None,
+    batch: bytes,
+) -> tuple[Any, ...]:
+    """Run ``append_events`` in one round trip, beginning the transaction if none is open."""
+    pgconn, encoding = connection.pgconn, connection.info.encoding
+    if encoding != "utf-8":  # orjson writes UTF-8; libpq sends bytes as they are
+        batch = batch.decode().encode(encoding)
+    escaping = Escaping(pgconn)
+    query = _APPEND % (
+        escaping.escape_literal(stream_id.encode(encoding)),
+        b"NULL" if expected_version is None else b"%d" % expected_version,
+        escaping.escape_literal(batch),
+    )
+    with connection.lock:
+        if pgconn.transaction_status == _IDLE and not connection.autocommit:
+            query = _BEGIN + query
+        pgconn.send_query(query)
+        results = connection.wait(generators.execute(pgconn))
+    for result in results:
+        if result.status == _FATAL_ERROR:
+            raise errors.error_from_result(result, encoding=encoding)
+    answer = Transformer(connection)
+    answer.set_pgresult(results[-1])
+    row = answer.load_row(0, tuple)
+    assert row is not None
+    return row
 
 
 def read_by_ids(

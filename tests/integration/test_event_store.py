@@ -4,6 +4,7 @@ import json
 import uuid
 from datetime import UTC, datetime, timedelta
 
+import psycopg
 import pytest
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError, OperationalError
@@ -300,6 +301,32 @@ def test_payloads_are_stored_as_json_the_database_can_query(
     )
     with test_db.engine.connect() as connection:
         assert connection.execute(text(extract)).one() == ("né", "cli")
+
+
+def test_quotes_backslashes_and_non_ascii_survive_the_append_as_written(
+    database: Database, store: EventStore
+):
+    # PostgreSQL appends send the stream and the batch as escaped literals, not bound parameters.
+    data = {"quote": "l'État, c'est \\moi\\ \"vraiment\" \u2014 \U0001f600", "e": "E'\\x'"}
+    stream = "statement-o'brien\\ü"
+    _append(database, store, stream, NO_STREAM, NewEvent("A", data, metadata={"by": "O'Neil"}))
+    [event] = _all(database, store)
+    assert (event.stream_id, event.data, event.metadata) == (stream, data, {"by": "O'Neil"})
+
+
+def test_a_refused_first_append_leaves_the_next_transaction_usable(
+    make_database, store: EventStore
+):
+    # The append that begins its transaction fails in the database (the stream id column holds
+    # 200 characters, which SQLite does not enforce): the error is the driver's, the transaction
+    # rolls back, and the pooled connection appends again.
+    database = Database(make_database("postgresql").engine)
+    with pytest.raises(psycopg.errors.StringDataRightTruncation), database.write() as session:
+        store.append(
+            session, stream_id="s" * 201, expected_version=NO_STREAM, events=[NewEvent("A", {})]
+        )
+    _append(database, store, "s", NO_STREAM, NewEvent("A", {}))
+    assert [event.position for event in _all(database, store)] == [1]
 
 
 def test_appends_only_probe_indexes_however_young_the_log(make_database, store: EventStore):
