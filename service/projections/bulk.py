@@ -107,8 +107,10 @@ def update_rows(
     set_columns: Sequence[str],
     key_columns: Sequence[str],
     rows: Sequence[dict[str, Any]],
+    where_open: bool = False,
 ) -> None:
-    """UPDATE ``set_columns`` of the rows matched by ``key_columns``, one statement per row."""
+    """UPDATE ``set_columns`` of the rows matched by ``key_columns``, one statement per row;
+    ``where_open`` only the row among them whose ``known_until_position`` is still null."""
     if not rows:
         return
     dialect = connection.dialect.name
@@ -118,6 +120,7 @@ def update_rows(
     sql = (
         f"UPDATE {table.name} SET {', '.join(f'{n} = {mark}' for n in set_columns)} "
         f"WHERE {' AND '.join(f'{n} = {mark}' for n in key_columns)}"
+        + (" AND known_until_position IS NULL" if where_open else "")
     )
     connection.exec_driver_sql(sql, [build(row) for row in rows])
 

@@ -18,6 +18,7 @@ from service.db import Database
 from service.projections import checkpoints
 from service.projections.catalog import CatalogProjection
 from service.projections.statements import StatementProjection
+from service.store import interval_index
 from service.store.event_store import EventStore, RecordedEvent
 from service.store.read_model_tables import ReadModelTables
 
@@ -34,9 +35,9 @@ _REPLAY_BATCH = 20_000
 class _Projections:
     """The projections of one transaction; what they loaded stays valid until it ends."""
 
-    def __init__(self, tables: ReadModelTables) -> None:
+    def __init__(self, tables: ReadModelTables, *, hold_open: bool = False) -> None:
         self.catalog = CatalogProjection(tables)
-        self.statements = StatementProjection(tables)
+        self.statements = StatementProjection(tables, hold_open=hold_open)
 
 
 @dataclass(frozen=True)
@@ -136,18 +137,21 @@ class Projector:
         hooks are not called: a rebuild recomputes history, it does not announce it again.
         """
         tables = ReadModelTables.live()
-        projections = _Projections(tables)
+        projections = _Projections(tables, hold_open=True)
         applied = 0
         with self.database.write() as session:
             connection = session.connection()
             checkpoints.lock(connection, CHECKPOINT)
             for table in reversed(tables.all()):
                 connection.execute(table.delete())
+            interval_index.clear(connection)
             position = 0
             while events := self._read(session, after=position, limit=_REPLAY_BATCH):
                 self._apply(connection, projections, events, hooks=())
                 position = events[-1].position
                 applied += len(events)
+            projections.statements.finish(connection)
+            interval_index.restore(connection)
             checkpoints.save(connection, CHECKPOINT, position)
         return applied
 
@@ -162,13 +166,14 @@ class Projector:
             connection = session.connection()
             until = checkpoints.lock(connection, CHECKPOINT)
             scratch = ReadModelTables.scratch(connection)
-            projections = _Projections(scratch)
+            projections = _Projections(scratch, hold_open=True)
             position = 0
             while position < until and (
                 events := self._read(session, after=position, until=until, limit=_REPLAY_BATCH)
             ):
                 self._apply(connection, projections, events, hooks=())
                 position = events[-1].position
+            projections.statements.finish(connection)
             differences = [
                 difference
                 for live_table, scratch_table in zip(live.all(), scratch.all(), strict=True)

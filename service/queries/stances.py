@@ -1,9 +1,10 @@
 """The read side: current stances, replay as of a valid time and as known at a transaction time.
 
 Every answer is one indexed query on the read models, never a walk over the log. Current stances
-come from ``current_stances``. A replay asks, per (actor, topic) pair, for the counting statement
-version believed at ``known_at`` with the greatest ``stated_at`` not after ``as_of``: one backward
-scan of the partial index ``ix_statement_versions_stance_rule`` per pair.
+come from ``current_stances``. A replay asks ``stance_intervals`` for the rectangles holding the
+point (as_of, known_at): each names the statement the stance rule picks there and the stance it
+flips from, with the statement's columns copied in, so the whole matrix is one probe of a
+spatial index and no join.
 """
 
 import uuid
@@ -15,6 +16,7 @@ from typing import Any, NamedTuple
 from sqlalchemy import Connection, select
 
 from service.domain.stances import Stance, is_flip
+from service.store import interval_index
 from service.store.driver_sql import SqliteValues, expand, run
 from service.store.read_model_tables import ReadModelTables
 
@@ -61,54 +63,75 @@ class StanceChangeView:
     recorded_at: datetime
 
 
-_VERSION_COLUMNS = (
-    "v.actor_id, v.topic_id, v.stance, v.score, v.stated_at, v.statement_id, v.quote, v.kind, "
-    "v.source, v.status, v.recorded_position"
+_INTERVAL_COLUMNS = (
+    "i.actor_id, i.topic_id, i.stance, i.score, i.valid_from, i.statement_id, i.quote, i.kind, "
+    "i.source, i.status, i.previous_stance, i.flip"
 )
-_BELIEVED_AT = (
-    "{a}.known_from <= :known_at AND ({a}.known_until IS NULL OR {a}.known_until > :known_at)"
+_VALID_AT = "i.valid_from <= :as_of AND (i.valid_until IS NULL OR i.valid_until > :as_of)"
+_KNOWN_AT_POSITION = (
+    "i.known_from_position <= :known AND "
+    "(i.known_until_position IS NULL OR i.known_until_position > :known)"
 )
-_OPEN = "{a}.known_until IS NULL"
+_SQLITE_MATRIX = f"""
+    SELECT {_INTERVAL_COLUMNS}
+    FROM {interval_index.RTREE} r JOIN stance_intervals i ON i.interval_id = r.id
+    WHERE r.valid_lo <= :valid AND r.valid_hi >= :valid
+      AND r.known_lo <= :known AND r.known_hi > :known
+      AND {_VALID_AT} AND {_KNOWN_AT_POSITION}
+    ORDER BY i.actor_id, i.topic_id
+"""
+_POSTGRES_MATRIX = f"""
+    SELECT {_INTERVAL_COLUMNS}
+    FROM stance_intervals i
+    WHERE tstzrange(i.valid_from, i.valid_until) @> :as_of::timestamptz
+      AND tstzrange(i.known_from, i.known_until) @> :known_at::timestamptz
+      {{where}}
+    ORDER BY i.actor_id, i.topic_id
+"""
+_SQLITE_PAIRS = f"""
+    SELECT {_INTERVAL_COLUMNS}
+    FROM stance_intervals i
+    WHERE {_VALID_AT} AND {_KNOWN_AT_POSITION} {{where}}
+    ORDER BY i.actor_id, i.topic_id
+"""
+_KNOWN_NOW = 1 << 53
+"""The position standing for "known now": above every position, below the R*Tree's open end."""
+_POSITION_KNOWN_AT = """
+    SELECT position FROM events WHERE recorded_at <= :known_at
+    ORDER BY recorded_at DESC, position DESC LIMIT 1
+"""
 
 
-def _replay_sql(
-    *, known_at_given: bool, actor_filter: bool, topic_filter: bool, postgres: bool = False
-) -> str:
-    """The replay query. On PostgreSQL the per-pair lookups are LATERAL joins, which the planner
-    runs once per pair; a scalar subquery in a derived table would be inlined and run twice."""
-    believed = _BELIEVED_AT if known_at_given else _OPEN
-    filters = []
-    if actor_filter:
-        filters.append("p.actor_id IN :actor_ids")
-    if topic_filter:
-        filters.append("p.topic_id IN :topic_ids")
-    where = f"WHERE {' AND '.join(filters)}" if filters else ""
-    chosen = f"""SELECT u.caused_by_position FROM statement_versions u
-                   WHERE u.actor_id = p.actor_id AND u.topic_id = p.topic_id AND u.counts
-                     AND u.stated_at <= :as_of AND {believed.format(a="u")}
-                   ORDER BY u.stated_at DESC, u.recorded_position DESC LIMIT 1"""
-    previous = f"""SELECT w.stance FROM statement_versions w
-            WHERE w.actor_id = v.actor_id AND w.topic_id = v.topic_id AND w.counts
-              AND {believed.format(a="w")}
-              AND (w.stated_at, w.recorded_position) < (v.stated_at, v.recorded_position)
-              AND w.stance <> v.stance
-            ORDER BY w.stated_at DESC, w.recorded_position DESC LIMIT 1"""
-    if postgres:
-        return f"""
-            SELECT {_VERSION_COLUMNS}, prev.stance AS previous_stance
-            FROM stance_pairs p
-            CROSS JOIN LATERAL ({chosen}) best
-            JOIN statement_versions v ON v.caused_by_position = best.caused_by_position
-            LEFT JOIN LATERAL ({previous}) prev ON true
-            {where}
-            ORDER BY p.actor_id, p.topic_id
-        """
-    return f"""
-        SELECT {_VERSION_COLUMNS}, ({previous}) AS previous_stance
-        FROM (SELECT p.actor_id, p.topic_id, ({chosen}) AS chosen FROM stance_pairs p {where}) best
-        JOIN statement_versions v ON v.caused_by_position = best.chosen
-        ORDER BY best.actor_id, best.topic_id
+def _replay(
+    connection: Connection,
+    *,
+    as_of: datetime,
+    known_at: datetime | None,
+    filters: list[str],
+    params: dict[str, Any],
+) -> list[tuple[Any, ...]]:
+    """The ``stance_intervals`` rectangles holding (as_of, known_at), at most one per pair.
+
+    On PostgreSQL a GiST probe on both time ranges. On SQLite the transaction time becomes the
+    last log position recorded by then (recorded times never go down along the log, so "known
+    at K" is "known after that position"); the whole matrix is an R*Tree probe, a few pairs a
+    range of the pair index each.
     """
+    where = "".join(f" AND {f}" for f in filters)
+    params = {**params, "as_of": as_of, "known_at": known_at or _END_OF_TIME}
+    if connection.dialect.name == "postgresql":
+        return run(connection, _POSTGRES_MATRIX.format(where=where), params)
+    if known_at is None:
+        params["known"] = _KNOWN_NOW
+    else:
+        found = run(connection, _POSITION_KNOWN_AT, params)
+        if not found:
+            return []  # before the first event: nothing was known
+        params["known"] = found[0][0]
+    if filters:
+        return run(connection, _SQLITE_PAIRS.format(where=where), params)
+    params["valid"] = as_of.timestamp()
+    return run(connection, _SQLITE_MATRIX, params)
 
 
 _END_OF_TIME = datetime(9999, 12, 31, tzinfo=UTC)
@@ -135,21 +158,20 @@ def stances(
     """The stance matrix as of valid time ``as_of`` as known at ``known_at`` (None: now)."""
     if as_of is None and known_at is None:
         return current_stances(connection, actor_ids=actor_ids, topic_ids=topic_ids)
-    sql = _replay_sql(
-        known_at_given=known_at is not None,
-        actor_filter=actor_ids is not None,
-        topic_filter=topic_ids is not None,
-        postgres=connection.dialect.name == "postgresql",
-    )
-    params: dict[str, Any] = {"as_of": as_of or _END_OF_TIME, "known_at": known_at}
+    filters, params = [], {}
     if actor_ids is not None:
+        filters.append("i.actor_id IN :actor_ids")
         params["actor_ids"] = expand(actor_ids)
     if topic_ids is not None:
+        filters.append("i.topic_id IN :topic_ids")
         params["topic_ids"] = expand(topic_ids)
+    rows = _replay(
+        connection, as_of=as_of or _END_OF_TIME, known_at=known_at, filters=filters, params=params
+    )
     values = SqliteValues(connection.dialect.name == "sqlite")
     return [
-        _view(values, row[0], row[1], row[2], row[3], row[4], row[5:10], row[11])
-        for row in run(connection, sql, params)
+        _view(values, row[0], row[1], row[2], row[3], row[4], row[5:10], row[10], row[11])
+        for row in rows
     ]
 
 

@@ -1,0 +1,72 @@
+"""The spatial index of ``stance_intervals``: what the as-of matrix probes, per backend.
+
+The models cannot describe either index, so the migration creates them from here and Alembic's
+comparison skips them (``UNMODELLED``). SQLite: an R*Tree over (valid time in epoch seconds) x
+(transaction time as log positions), kept in step by triggers. Positions rather than times on
+that axis, because the R*Tree stores 32-bit floats: a second's resolution would merge every event
+of a busy minute, while a position is exact up to 2**24 and, beyond, rounded outwards (the R*Tree
+widens boxes, never narrows them), and the query checks the exact columns anyway. A transaction
+time maps to a position by one seek on ``events.recorded_at``, since recorded times never go
+down along the log. PostgreSQL: a GiST index over the two time ranges, which is exact.
+"""
+
+from sqlalchemy import Connection
+
+RTREE = "stance_intervals_rtree"
+GIST = "ix_stance_intervals_bitemporal"
+UNMODELLED = frozenset({RTREE, f"{RTREE}_node", f"{RTREE}_parent", f"{RTREE}_rowid", GIST})
+OPEN_END = 1e18
+"""The R*Tree's upper bound for a rectangle still open on an axis."""
+
+_SQLITE = [
+    f"CREATE VIRTUAL TABLE {RTREE} USING rtree(id, valid_lo, valid_hi, known_lo, known_hi)",
+    # unixepoch() truncates: widen by a second each way, the exact check is in the query.
+    f"""CREATE TRIGGER stance_intervals_index_insert AFTER INSERT ON stance_intervals BEGIN
+          INSERT INTO {RTREE} VALUES (
+            NEW.interval_id, unixepoch(NEW.valid_from) - 1,
+            coalesce(unixepoch(NEW.valid_until) + 1, {OPEN_END}),
+            NEW.known_from_position, coalesce(NEW.known_until_position, {OPEN_END}));
+        END""",
+    f"""CREATE TRIGGER stance_intervals_index_close
+        AFTER UPDATE OF known_until_position ON stance_intervals BEGIN
+          UPDATE {RTREE} SET known_hi = coalesce(NEW.known_until_position, {OPEN_END})
+          WHERE id = NEW.interval_id;
+        END""",
+]
+_POSTGRES_INDEX = (
+    f"CREATE INDEX {GIST} ON stance_intervals USING gist "
+    "(tstzrange(valid_from, valid_until), tstzrange(known_from, known_until))"
+)
+
+
+def create(connection: Connection) -> None:
+    """Create the index (and on SQLite the triggers that feed it) on a migrated table."""
+    if connection.dialect.name == "sqlite":
+        for statement in _SQLITE:
+            connection.exec_driver_sql(statement)
+    else:
+        connection.exec_driver_sql(_POSTGRES_INDEX)
+
+
+def drop(connection: Connection) -> None:
+    if connection.dialect.name == "sqlite":
+        connection.exec_driver_sql("DROP TRIGGER IF EXISTS stance_intervals_index_close")
+        connection.exec_driver_sql("DROP TRIGGER IF EXISTS stance_intervals_index_insert")
+        connection.exec_driver_sql(f"DROP TABLE IF EXISTS {RTREE}")
+    else:
+        connection.exec_driver_sql(f"DROP INDEX IF EXISTS {GIST}")
+
+
+def clear(connection: Connection) -> None:
+    """Empty the index with its table, for a rebuild; on PostgreSQL the GiST index is dropped
+    until ``restore`` (building it once over the loaded rows is faster than row by row)."""
+    if connection.dialect.name == "sqlite":
+        connection.exec_driver_sql(f"DELETE FROM {RTREE}")
+    else:
+        connection.exec_driver_sql(f"DROP INDEX IF EXISTS {GIST}")
+
+
+def restore(connection: Connection) -> None:
+    """Undo what ``clear`` set aside, after the rebuild loaded the rows."""
+    if connection.dialect.name == "postgresql":
+        connection.exec_driver_sql(_POSTGRES_INDEX)
