@@ -18,14 +18,19 @@ UNMODELLED = frozenset({RTREE, f"{RTREE}_node", f"{RTREE}_parent", f"{RTREE}_row
 OPEN_END = 1e18
 """The R*Tree's upper bound for a rectangle still open on an axis."""
 
+
+# unixepoch() truncates: widen by a second each way, the exact check is in the query.
+def _box(row: str) -> str:
+    return (
+        f"unixepoch({row}valid_from) - 1, coalesce(unixepoch({row}valid_until) + 1, {OPEN_END}), "
+        f"{row}known_from_position, coalesce({row}known_until_position, {OPEN_END})"
+    )
+
+
 _SQLITE = [
     f"CREATE VIRTUAL TABLE {RTREE} USING rtree(id, valid_lo, valid_hi, known_lo, known_hi)",
-    # unixepoch() truncates: widen by a second each way, the exact check is in the query.
     f"""CREATE TRIGGER stance_intervals_index_insert AFTER INSERT ON stance_intervals BEGIN
-          INSERT INTO {RTREE} VALUES (
-            NEW.interval_id, unixepoch(NEW.valid_from) - 1,
-            coalesce(unixepoch(NEW.valid_until) + 1, {OPEN_END}),
-            NEW.known_from_position, coalesce(NEW.known_until_position, {OPEN_END}));
+          INSERT INTO {RTREE} VALUES (NEW.interval_id, {_box("NEW.")});
         END""",
     f"""CREATE TRIGGER stance_intervals_index_close
         AFTER UPDATE OF known_until_position ON stance_intervals BEGIN
@@ -58,15 +63,20 @@ def drop(connection: Connection) -> None:
 
 
 def clear(connection: Connection) -> None:
-    """Empty the index with its table, for a rebuild; on PostgreSQL the GiST index is dropped
-    until ``restore`` (building it once over the loaded rows is faster than row by row)."""
-    if connection.dialect.name == "sqlite":
-        connection.exec_driver_sql(f"DELETE FROM {RTREE}")
-    else:
-        connection.exec_driver_sql(f"DROP INDEX IF EXISTS {GIST}")
+    """Empty the index with its table, for a rebuild, and stop feeding it row by row until
+    ``restore``. SQLite only (DDL there is transactional and readers keep their snapshot); on
+    PostgreSQL dropping the GiST index would lock readers out for the whole rebuild."""
+    if connection.dialect.name == "sqlite":  # a new tree: deleting row by row is far slower
+        connection.exec_driver_sql("DROP TRIGGER stance_intervals_index_insert")
+        connection.exec_driver_sql(f"DROP TABLE {RTREE}")
+        connection.exec_driver_sql(_SQLITE[0])
 
 
 def restore(connection: Connection) -> None:
-    """Undo what ``clear`` set aside, after the rebuild loaded the rows."""
-    if connection.dialect.name == "postgresql":
-        connection.exec_driver_sql(_POSTGRES_INDEX)
+    """Fill the index from the loaded rows in one statement (a quarter of the cost of the
+    trigger's row by row inserts) and feed it row by row again."""
+    if connection.dialect.name == "sqlite":
+        connection.exec_driver_sql(
+            f"INSERT INTO {RTREE} SELECT interval_id, {_box('')} FROM stance_intervals"
+        )
+        connection.exec_driver_sql(_SQLITE[1])
