@@ -11,7 +11,6 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from operator import itemgetter
 from typing import Any, NamedTuple
 
 from sqlalchemy import Connection, select
@@ -37,7 +36,8 @@ class StatementRef(NamedTuple):
 
 class StanceView(NamedTuple):
     """One cell of the matrix. A named tuple: matrices have thousands of cells, and building
-    frozen dataclasses would cost more than the query."""
+    frozen dataclasses would cost more than the query. Cells sort by (actor_id, topic_id), the
+    first fields, and a matrix never holds two of one pair."""
 
     actor_id: str
     topic_id: str
@@ -66,38 +66,42 @@ class StanceChangeView:
 
 _INTERVAL_COLUMNS = (
     "i.actor_id, i.topic_id, i.stance, i.score, i.valid_from, i.statement_id, i.quote, i.kind, "
-    "i.source, i.status, i.previous_stance, i.flip"
+    "i.source, i.status, i.previous_stance, i.flip, i.interval_id"
 )
-_VALID_AT = "i.valid_from <= :as_of AND (i.valid_until IS NULL OR i.valid_until > :as_of)"
-_KNOWN_AT_POSITION = (
-    "i.known_from_position <= :known AND "
-    "(i.known_until_position IS NULL OR i.known_until_position > :known)"
+_EXACT = """i.valid_from <= :as_of AND (i.valid_until IS NULL OR i.valid_until > :as_of)
+    AND i.known_from_position <= :known
+    AND (i.known_until_position IS NULL OR i.known_until_position > :known)"""
+_SQLITE_PROBE = f"""
+    SELECT id, valid_lo >= :valid - :slack OR valid_hi <= :valid + :slack
+               OR known_lo >= :known - :known_slack OR known_hi <= :known + :known_slack
+    FROM {interval_index.RTREE}
+    WHERE valid_lo <= :valid AND valid_hi >= :valid AND known_lo <= :known AND known_hi > :known
+"""
+_SQLITE_PAIRS = f"SELECT {_INTERVAL_COLUMNS} FROM stance_intervals i WHERE {_EXACT} {{where}}"
+_SQLITE_CHECK = (
+    f"SELECT i.interval_id FROM stance_intervals i WHERE {_EXACT} AND i.interval_id IN :ids"
 )
-_SQLITE_MATRIX = f"""
-    SELECT {_INTERVAL_COLUMNS}
-    FROM {interval_index.RTREE} r JOIN stance_intervals i ON i.interval_id = r.id
-    WHERE r.valid_lo <= :valid AND r.valid_hi >= :valid
-      AND r.known_lo <= :known AND r.known_hi > :known
-      AND {_VALID_AT} AND {_KNOWN_AT_POSITION}
-"""
-_POSTGRES_MATRIX = f"""
-    SELECT {_INTERVAL_COLUMNS}
-    FROM stance_intervals i
-    WHERE tstzrange(i.valid_from, i.valid_until) @> :as_of::timestamptz
-      AND tstzrange(i.known_from, i.known_until) @> :known_at::timestamptz
-      {{where}}
-"""
-_SQLITE_PAIRS = f"""
-    SELECT {_INTERVAL_COLUMNS}
-    FROM stance_intervals i
-    WHERE {_VALID_AT} AND {_KNOWN_AT_POSITION} {{where}}
-"""
+_POSTGRES_AT = """tstzrange(i.valid_from, i.valid_until) @> :as_of::timestamptz
+      AND tstzrange(i.known_from, i.known_until) @> :known_at::timestamptz"""
+_POSTGRES_PROBE = f"SELECT i.interval_id FROM stance_intervals i WHERE {_POSTGRES_AT}"
+_POSTGRES_PAIRS = (
+    f"SELECT {_INTERVAL_COLUMNS} FROM stance_intervals i WHERE {_POSTGRES_AT} {{where}}"
+)
+_BY_ID = f"SELECT {_INTERVAL_COLUMNS} FROM stance_intervals i WHERE i.interval_id IN :ids"
 _KNOWN_NOW = 1 << 53
 """The position standing for "known now": above every position, below the R*Tree's open end."""
 _POSITION_KNOWN_AT = """
     SELECT position FROM events WHERE recorded_at <= :known_at
     ORDER BY recorded_at DESC, position DESC LIMIT 1
 """
+_FLOAT32_EPSILON = 2.0**-23
+_CELLS: dict[int, "StanceView"] = {}
+"""Matrix cells already built, by rectangle id. The id is a digest of everything the rectangle
+says, so an entry never goes stale and serves every database the process reads; building a cell
+costs more than finding its rectangle. Cells are shared: callers must not change them (nor their
+``source`` dicts)."""
+_CELLS_MAX = 50_000
+_CHUNK = 500
 
 
 def _replay(
@@ -107,33 +111,75 @@ def _replay(
     known_at: datetime | None,
     filters: list[str],
     params: dict[str, Any],
-) -> list[tuple[Any, ...]]:
-    """The ``stance_intervals`` rectangles holding (as_of, known_at), at most one per pair, in
-    (actor_id, topic_id) order: sorted here, which costs less than sorting the wide rows in SQL.
+) -> list["StanceView"]:
+    """The cells of the ``stance_intervals`` rectangles holding (as_of, known_at), at most one
+    per pair, in (actor_id, topic_id) order (sorted here: cheaper than sorting wide rows in SQL).
 
-    On PostgreSQL a GiST probe on both time ranges. On SQLite the transaction time becomes the
-    last log position recorded by then (recorded times never go down along the log, so "known
-    at K" is "known after that position"); the whole matrix is an R*Tree probe, a few pairs a
-    range of the pair index each.
+    On PostgreSQL a GiST probe on both time ranges, exact. On SQLite the transaction time becomes
+    the last log position recorded by then (recorded times never go down along the log, so
+    "known at K" is "known after that position"), and the matrix is a probe of the R*Tree alone.
+    Its boxes are rounded outwards, so a box whose edge lies within rounding distance of the point
+    is checked against the table's exact columns; the rest are certain. A few pairs are a range
+    of the pair index each. Only the cells not built before are read from the table.
     """
+    sqlite = connection.dialect.name == "sqlite"
     where = "".join(f" AND {f}" for f in filters)
     params = {**params, "as_of": as_of, "known_at": known_at or _END_OF_TIME}
-    if connection.dialect.name == "postgresql":
-        return sorted(run(connection, _POSTGRES_MATRIX.format(where=where), params), key=_PAIR)
-    if known_at is None:
-        params["known"] = _KNOWN_NOW
-    else:
-        found = run(connection, _POSITION_KNOWN_AT, params)
-        if not found:
-            return []  # before the first event: nothing was known
-        params["known"] = found[0][0]
+    if sqlite:
+        if known_at is None:
+            params["known"] = _KNOWN_NOW
+        else:
+            found = run(connection, _POSITION_KNOWN_AT, params)
+            if not found:
+                return []  # before the first event: nothing was known
+            params["known"] = found[0][0]
+    values = SqliteValues(sqlite)
     if filters:
-        return sorted(run(connection, _SQLITE_PAIRS.format(where=where), params), key=_PAIR)
-    params["valid"] = as_of.timestamp()
-    return sorted(run(connection, _SQLITE_MATRIX, params), key=_PAIR)
+        sql = (_SQLITE_PAIRS if sqlite else _POSTGRES_PAIRS).format(where=where)
+        return sorted(_cell(values, row) for row in run(connection, sql, params))
+    if sqlite:
+        ids = _sqlite_probe(connection, params, valid=as_of.timestamp())
+    else:
+        ids = [row[0] for row in run(connection, _POSTGRES_PROBE, params)]
+    return sorted(_cells(connection, values, ids))
 
 
-_PAIR = itemgetter(0, 1)
+def _sqlite_probe(connection: Connection, params: dict[str, Any], *, valid: float) -> list[int]:
+    """The ids of the rectangles holding the point, from the R*Tree alone. Its boxes are rounded
+    outwards (32-bit floats, and a second or two on the valid axis), so the box of a rectangle
+    that does not hold the point may still hold it, but only within rounding distance of an
+    edge: boxes holding the point with that margin to spare are certain, the few within the
+    margin (flagged by the probe itself) are checked against the table."""
+    known = params["known"]
+    bounds = {
+        **params,
+        "valid": valid,
+        "slack": interval_index.VALID_SLACK + 2 * abs(valid) * _FLOAT32_EPSILON + 1,
+        "known_slack": 2 * abs(known) * _FLOAT32_EPSILON + 1,
+    }
+    rows = run(connection, _SQLITE_PROBE, bounds)
+    ids = [interval_id for interval_id, near_edge in rows if not near_edge]
+    unsure = [interval_id for interval_id, near_edge in rows if near_edge]
+    for start in range(0, len(unsure), _CHUNK):
+        chunk = {**params, "ids": unsure[start : start + _CHUNK]}
+        ids.extend(row[0] for row in run(connection, _SQLITE_CHECK, chunk))
+    return ids
+
+
+def _cells(connection: Connection, values: SqliteValues, ids: list[int]) -> list["StanceView"]:
+    cells = _CELLS
+    missing = [interval_id for interval_id in ids if interval_id not in cells]
+    if len(cells) + len(missing) > _CELLS_MAX:
+        cells.clear()
+        missing = ids
+    for start in range(0, len(missing), _CHUNK):
+        for row in run(connection, _BY_ID, {"ids": missing[start : start + _CHUNK]}):
+            cells[row[12]] = _cell(values, row)
+    return [cells[interval_id] for interval_id in ids]
+
+
+def _cell(values: SqliteValues, row: tuple[Any, ...]) -> "StanceView":
+    return _view(values, row[0], row[1], row[2], row[3], row[4], row[5:10], row[10], row[11])
 
 
 _END_OF_TIME = datetime(9999, 12, 31, tzinfo=UTC)
@@ -167,14 +213,9 @@ def stances(
     if topic_ids is not None:
         filters.append("i.topic_id IN :topic_ids")
         params["topic_ids"] = expand(topic_ids)
-    rows = _replay(
+    return _replay(
         connection, as_of=as_of or _END_OF_TIME, known_at=known_at, filters=filters, params=params
     )
-    values = SqliteValues(connection.dialect.name == "sqlite")
-    return [
-        _view(values, row[0], row[1], row[2], row[3], row[4], row[5:10], row[10], row[11])
-        for row in rows
-    ]
 
 
 def current_stances(

@@ -21,10 +21,16 @@ OPEN_END = 1e18
 
 # unixepoch() truncates: widen by a second each way, the exact check is in the query.
 def _box(row: str) -> str:
+    """The R*Tree box of a rectangle: valid seconds, widened, by log positions."""
     return (
         f"unixepoch({row}valid_from) - 1, coalesce(unixepoch({row}valid_until) + 1, {OPEN_END}), "
         f"{row}known_from_position, coalesce({row}known_until_position, {OPEN_END})"
     )
+
+
+VALID_SLACK = 2.0
+"""Seconds by which a box may be wider than its rectangle on the valid axis, before rounding
+to 32 bits (the widening above, and unixepoch()'s truncation of fractions)."""
 
 
 _SQLITE = [
@@ -40,7 +46,8 @@ _SQLITE = [
 ]
 _POSTGRES_INDEX = (
     f"CREATE INDEX {GIST} ON stance_intervals USING gist "
-    "(tstzrange(valid_from, valid_until), tstzrange(known_from, known_until))"
+    "(tstzrange(valid_from, valid_until), tstzrange(known_from, known_until)) "
+    "INCLUDE (interval_id)"
 )
 
 

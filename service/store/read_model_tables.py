@@ -119,8 +119,11 @@ class StanceIntervalRow(SQLModel, table=True):
     SQLite, GiST on PostgreSQL; created by the migrations, as the models cannot describe them).
     The chosen version's columns are copied in, so the matrix needs no join.
 
-    ``interval_id`` is ``known_from_position * 2**24 + n``, n counting the rectangles that
-    position opened: incremental updating and a rebuild give every rectangle the same id.
+    ``interval_id`` is a digest of everything the rectangle says (63 bits of BLAKE2b over the
+    pair, the answer, the valid range and the position that opened it; see
+    ``service.projections.statements.rectangle_id``): incremental updating and a rebuild give
+    every rectangle the same id, and a reader may keep the cells it built by id, in any number of
+    databases, without ever seeing one go stale.
     """
 
     __tablename__ = "stance_intervals"
