@@ -101,7 +101,8 @@ says, so an entry never goes stale and serves every database the process reads; 
 costs more than finding its rectangle. Cells are shared: callers must not change them (nor their
 ``source`` dicts)."""
 _CELLS_MAX = 50_000
-_CHUNK = 500
+_CHUNK = 30_000
+"""Ids per ``IN`` list: under SQLite's 32,766 variables, so a matrix is one read of its rows."""
 
 
 def _replay(
