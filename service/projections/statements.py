@@ -15,7 +15,7 @@ than the rest of the projection together.
 import hashlib
 import uuid
 from collections.abc import Iterable, Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 import orjson
@@ -478,8 +478,8 @@ def rectangle_id(pair: Pair, segment: Segment, position: int) -> int:
     said = (
         pair[0],
         pair[1],
-        segment.valid_from.astimezone(UTC).isoformat(),
-        None if segment.valid_until is None else segment.valid_until.astimezone(UTC).isoformat(),
+        segment.valid_from,  # UTC datetimes, which orjson writes itself
+        segment.valid_until,
         position,
         version["stance"],
         version["score"],
@@ -501,6 +501,8 @@ def _pair_of(version: dict[str, Any]) -> Pair:
 
 def _hull(windows: list[Window]) -> Window:
     """The smallest window holding ``windows``: segments outside every one of them are unchanged."""
+    if len(windows) == 1:
+        return windows[0]
     highs = [window[1] for window in windows]
     low = min(window[0] for window in windows)
     return low, None if None in highs else max(high for high in highs if high is not None)
