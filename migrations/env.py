@@ -6,11 +6,13 @@ from sqlalchemy import Connection
 
 from service.config import get_settings
 from service.db import create_db_engine
-from service.store.schema import target_metadata
+from service.store.schema import include_object, target_metadata
 
 
 def _run(connection: Connection) -> None:
-    context.configure(connection=connection, target_metadata=target_metadata)
+    context.configure(
+        connection=connection, target_metadata=target_metadata, include_object=include_object
+    )
     with context.begin_transaction():
         context.run_migrations()
 
@@ -19,6 +21,7 @@ def run_migrations_offline() -> None:
     context.configure(
         url=get_settings().database_url,
         target_metadata=target_metadata,
+        include_object=include_object,
         literal_binds=True,
         dialect_opts={"paramstyle": "named"},
     )

@@ -8,6 +8,7 @@ text), so the ORM and the queries read these rows like any other.
 
 from collections.abc import Callable, Sequence
 from datetime import datetime
+from functools import lru_cache
 from operator import itemgetter
 from typing import Any
 
@@ -21,7 +22,10 @@ from service.store.types import UTCDateTime
 Converter = Callable[[Any], Any]
 
 
+@lru_cache(maxsize=65536)
 def _sqlite_time(value: datetime | None) -> str | None:
+    """Cached: a rebuild writes the same instants many times (a statement's stated_at bounds
+    several rectangles, an event's time opens and closes them)."""
     return None if value is None else sqlite_time(value)
 
 
@@ -31,6 +35,21 @@ def _sqlite_uuid(value: Any) -> str | None:
 
 def _sqlite_json(value: Any) -> str:
     return orjson.dumps(value).decode()
+
+
+def _memo(converter: "Converter") -> "Converter":
+    """``converter`` remembered per object for one insert: the rectangles of a statement share
+    its version's ``source`` dict, which need not be encoded again for each. Keyed by ``id``,
+    which is safe while the rows (and so the objects) are alive, that is for the call."""
+    seen: dict[int, Any] = {}
+
+    def convert(value: Any) -> Any:
+        key = id(value)
+        if key not in seen:
+            seen[key] = converter(value)
+        return seen[key]
+
+    return convert
 
 
 def _sqlite_bool(value: bool | None) -> int | None:
@@ -65,7 +84,7 @@ def _row_builder(
     ``itemgetter``, only the columns that need it converted."""
     getter = itemgetter(*names)
     converted = [
-        (index, converter)
+        (index, _memo(converter) if isinstance(column_type, JSON) else converter)
         for index, column_type in enumerate(types)
         if (converter := _converter(column_type, dialect)) is not None
     ]
@@ -97,7 +116,18 @@ def insert_rows(connection: Connection, table: Table, rows: Sequence[dict[str, A
         f"INSERT INTO {table.name} ({', '.join(c.name for c in columns)}) "
         f"VALUES ({_marks(dialect, len(columns))})"
     )
+    if dialect == "postgresql" and len(rows) >= _COPY_FROM:
+        copy_sql = f"COPY {table.name} ({', '.join(c.name for c in columns)}) FROM STDIN"
+        cursor = connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
+        with cursor, cursor.copy(copy_sql) as copy:
+            for row in rows:
+                copy.write_row(build(row))
+        return
     connection.exec_driver_sql(sql, [build(row) for row in rows])
+
+
+_COPY_FROM = 200
+"""Rows from which PostgreSQL gets them by COPY: one stream instead of a statement per row."""
 
 
 def update_rows(
@@ -107,8 +137,10 @@ def update_rows(
     set_columns: Sequence[str],
     key_columns: Sequence[str],
     rows: Sequence[dict[str, Any]],
+    where_open: bool = False,
 ) -> None:
-    """UPDATE ``set_columns`` of the rows matched by ``key_columns``, one statement per row."""
+    """UPDATE ``set_columns`` of the rows matched by ``key_columns``, one statement per row;
+    ``where_open`` only the row among them whose ``known_until_position`` is still null."""
     if not rows:
         return
     dialect = connection.dialect.name
@@ -118,6 +150,7 @@ def update_rows(
     sql = (
         f"UPDATE {table.name} SET {', '.join(f'{n} = {mark}' for n in set_columns)} "
         f"WHERE {' AND '.join(f'{n} = {mark}' for n in key_columns)}"
+        + (" AND known_until_position IS NULL" if where_open else "")
     )
     connection.exec_driver_sql(sql, [build(row) for row in rows])
 

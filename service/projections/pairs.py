@@ -1,86 +1,141 @@
-"""Per (actor, topic): the counting statements, and which one the stance rule picks now.
+"""Per (actor, topic): the counting statements in the stance rule's order, and their segments.
 
-The stance rule needs, for the current matrix, the counting statement with the greatest
-(stated_at, recorded_position), and for ``previous_stance`` the best-ranked one below it with
-another label. Adding a statement updates both in constant time, which is what a rebuild does
-hundreds of thousands of times; removing one (a correction or retraction) marks them stale and
-they are recomputed from the candidates on the next read.
+The stance rule ranks a pair's counting statements by (stated_at, recorded_position). As known
+at one moment, they cut valid time into segments: statement i answers every valid time from its
+``stated_at`` up to the next one's, unless a statement ranked above it was stated at the same
+instant (then it answers none). Its previous stance is the label of the nearest statement ranked
+below it that says something else. The current stance is the segment of the top statement.
 
-A pair loaded from the database is ``partial``: only its best statement and the best one with
-another label are loaded, not every statement it ever had (a pair can hold thousands). Adding
-keeps both right; removing one of them leaves the pair ``stale``, and the projection reloads
-the two from the database.
+Adding or removing one statement changes only the segments from the one just below it up to the
+end of the run of equal labels just above it (statements further up keep their previous stance:
+their walk down stops before reaching the change). ``Timeline`` answers with that window in valid
+time, and the projection compares the segments inside it before and after, so one write costs
+a few list operations however long the pair's history is.
 """
 
-import uuid
+from bisect import bisect_left
+from collections.abc import Iterator
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 Pair = tuple[str, str]
-Rank = tuple[datetime, int]  # stated_at, recorded_position: the stance rule's order
-Best = tuple[uuid.UUID, Rank, str]
+Entry = tuple[datetime, int, str, dict[str, Any]]
+"""stated_at, recorded_position (the rule's order), stance, and the statement's version row."""
 
 
-class PairState:
-    """The counting statements of one pair, its chosen one, and its row in ``current_stances``."""
+class Segment(NamedTuple):
+    """Who answers for valid times [valid_from, valid_until) in one state of knowledge."""
 
-    __slots__ = ("_best", "_previous", "_stale", "candidates", "current", "in_table", "partial")
+    valid_from: datetime
+    valid_until: datetime | None
+    version: dict[str, Any]
+    previous_stance: str | None
 
-    def __init__(self) -> None:
-        self.candidates: dict[uuid.UUID, tuple[Rank, str]] = {}
+    def same(self, other: "Segment") -> bool:
+        """Whether the two give the same answer (versions compare by the event that made them)."""
+        return (
+            self.valid_until == other.valid_until
+            and self.previous_stance == other.previous_stance
+            and self.version["caused_by_position"] == other.version["caused_by_position"]
+        )
+
+
+Window = tuple[datetime, datetime | None]
+"""Valid times [low, high) whose segments a change may have moved; None: no upper bound."""
+
+
+class Timeline:
+    """The counting statements of one pair, in rank order, and its row in ``current_stances``."""
+
+    __slots__ = ("current", "entries", "in_table")
+
+    def __init__(self, versions: list[dict[str, Any]] | None = None) -> None:
+        self.entries: list[Entry] = sorted(
+            (v["stated_at"], v["recorded_position"], v["stance"], v) for v in versions or ()
+        )
         self.current: dict[str, Any] | None = None
         self.in_table = False
-        self.partial = False
-        self._best: Best | None = None
-        self._previous: tuple[Rank, str] | None = None
-        self._stale = False
 
-    def add(self, statement_id: uuid.UUID, rank: Rank, label: str) -> None:
-        self.candidates[statement_id] = (rank, label)
-        if self._stale:
-            return
-        best = self._best
-        if best is None:
-            self._best = (statement_id, rank, label)
-        elif rank > best[1]:
-            if label != best[2]:
-                self._previous = (best[1], best[2])
-            self._best = (statement_id, rank, label)
-        elif label != best[2] and (self._previous is None or rank > self._previous[0]):
-            self._previous = (rank, label)
+    def add(self, version: dict[str, Any]) -> Window:
+        """Insert a counting version; returns the window of valid time it may have changed
+        (the same bounds hold before and after)."""
+        rank = (version["stated_at"], version["recorded_position"])
+        index = bisect_left(self.entries, rank, key=_rank)
+        window = self._window(index, rank[0], index)
+        self.entries.insert(index, (*rank, version["stance"], version))
+        return window
 
-    def remove(self, statement_id: uuid.UUID) -> None:
-        if self.candidates.pop(statement_id, None) is not None:
-            self._stale = True
+    def remove(self, version: dict[str, Any]) -> Window:
+        """Take a version out (it stopped counting or was corrected); returns its window."""
+        rank = (version["stated_at"], version["recorded_position"])
+        index = bisect_left(self.entries, rank, key=_rank)
+        if index == len(self.entries) or _rank(self.entries[index]) != rank:
+            raise ValueError(f"no counting statement ranked {rank} on this pair")
+        window = self._window(index, rank[0], index + 1)
+        del self.entries[index]
+        return window
+
+    def _window(self, index: int, stated_at: datetime, above: int) -> Window:
+        """From the statement ranked just below position ``index`` (or ``stated_at``) to the
+        first label change above the run of equal labels starting at ``above``."""
+        entries = self.entries
+        low = entries[index - 1][0] if index > 0 else stated_at
+        end = above
+        if end < len(entries):
+            label = entries[end][2]
+            while end < len(entries) and entries[end][2] == label:
+                end += 1
+        return low, entries[end][0] if end < len(entries) else None
+
+    def segments(self, window: Window) -> dict[datetime, Segment]:
+        """The segments starting inside ``window``, keyed by where they start."""
+        return segments(self.entries, window)
+
+    def all_segments(self) -> Iterator[Segment]:
+        if self.entries:
+            yield from self.segments((self.entries[0][0], None)).values()
 
     @property
-    def stale(self) -> bool:
-        return self._stale
-
-    def reset(self, loaded: list[tuple[uuid.UUID, Rank, str]]) -> None:
-        """Start again from ``loaded`` (the pair's best statements, from the database)."""
-        self.candidates = {sid: (rank, label) for sid, rank, label in loaded}
-        self._recompute()
-
-    @property
-    def best(self) -> Best | None:
+    def best(self) -> Entry | None:
         """The statement the stance rests on now: greatest (stated_at, recorded_position)."""
-        if self._stale:
-            self._recompute()
-        return self._best
+        return self.entries[-1] if self.entries else None
 
     @property
     def previous_label(self) -> str | None:
         """The label of the best-ranked statement below ``best`` that says something else."""
-        if self._stale:
-            self._recompute()
-        return None if self._previous is None else self._previous[1]
+        entries = self.entries
+        return _label_below(entries, len(entries) - 1, entries[-1][2]) if entries else None
 
-    def _recompute(self) -> None:
-        ranked = sorted(self.candidates.items(), key=lambda item: item[1][0], reverse=True)
-        self._best = self._previous = None
-        if ranked:
-            statement_id, (rank, label) = ranked[0]
-            self._best = (statement_id, rank, label)
-            self._previous = next(((r, lbl) for _, (r, lbl) in ranked[1:] if lbl != label), None)
-        self._stale = False
+
+def segments(entries: list[Entry], window: Window) -> dict[datetime, Segment]:
+    """The segments of ``entries`` (in rank order) starting inside ``window``, by start."""
+    low, high = window
+    start = bisect_left(entries, (low,), key=_stated)
+    stop = len(entries) if high is None else bisect_left(entries, (high,), key=_stated)
+    found: dict[datetime, Segment] = {}
+    if start >= stop:
+        return found
+    previous = _label_below(entries, start, entries[start][2])
+    for index in range(start, stop):
+        stated_at, _position, label, version = entries[index]
+        if index > start and entries[index - 1][2] != label:
+            previous = entries[index - 1][2]  # else the one below's: the same label
+        following = entries[index + 1][0] if index + 1 < len(entries) else None
+        if following is None or following > stated_at:
+            found[stated_at] = Segment(stated_at, following, version, previous)
+    return found
+
+
+def _rank(entry: Entry | tuple[datetime, int]) -> tuple[datetime, int]:
+    return entry[0], entry[1]
+
+
+def _stated(entry: Entry | tuple[datetime]) -> tuple[datetime]:
+    return (entry[0],)
+
+
+def _label_below(entries: list[Entry], index: int, label: str) -> str | None:
+    for below in range(index - 1, -1, -1):
+        if entries[below][2] != label:
+            return entries[below][2]
+    return None

@@ -12,16 +12,18 @@ the JSON the domain encodes (``service.domain.events``): building the dataclasse
 than the rest of the projection together.
 """
 
+import hashlib
 import uuid
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, literal, select, tuple_
+import orjson
+from sqlalchemy import Connection, select, tuple_
 
 from service.domain.stances import Stance, is_flip
 from service.projections import bulk
-from service.projections.pairs import Pair, PairState
+from service.projections.pairs import Pair, Segment, Timeline, Window, segments
 from service.store.event_store import RecordedEvent
 from service.store.read_model_tables import ReadModelTables
 
@@ -40,20 +42,31 @@ _CHUNK = 400
 _CLOSE_COLUMNS = ("known_until", "known_until_position")
 _VERSION_KEY = ("statement_id", "version_no")
 _PAIR_KEY = ("actor_id", "topic_id")
+_RECTANGLE_KEY = ("actor_id", "topic_id", "valid_from")
 
 
 class StatementProjection:
-    """Keeps ``statement_versions``, ``stance_pairs``, ``current_stances``, ``stance_changes``."""
+    """Keeps ``statement_versions``, ``stance_pairs``, ``current_stances``, ``stance_changes``
+    and ``stance_intervals``.
 
-    def __init__(self, tables: ReadModelTables) -> None:
+    ``hold_open`` (a rebuild, a verify: one transaction from position 0) keeps rectangles that
+    are still open in memory until ``finish``, so each is inserted once, already closed where the
+    log closes it, instead of inserted and then updated.
+    """
+
+    def __init__(self, tables: ReadModelTables, *, hold_open: bool = False) -> None:
         self.tables = tables
+        self.hold_open = hold_open
         self._open: dict[uuid.UUID, dict[str, Any]] = {}
-        self._pairs: dict[Pair, PairState] = {}
+        self._pairs: dict[Pair, Timeline] = {}
         self._inserted: dict[tuple[uuid.UUID, int], dict[str, Any]] = {}
         self._closed: list[dict[str, Any]] = []
         self._dirty: set[Pair] = set()
         self._changes: list[dict[str, Any]] = []
         self._written_changes: list[dict[str, Any]] = []
+        self._open_intervals: dict[tuple[Pair, datetime], dict[str, Any]] = {}
+        self._finished_intervals: list[dict[str, Any]] = []
+        self._closed_intervals: list[dict[str, Any]] = []
 
     def apply(
         self, connection: Connection, events: Sequence[RecordedEvent]
@@ -68,6 +81,13 @@ class StatementProjection:
             self._apply_event(connection, event)
         self._write(connection)
         return self._written_changes
+
+    def finish(self, connection: Connection) -> None:
+        """Write the rectangles ``hold_open`` kept back: the end of a rebuild or verify."""
+        bulk.insert_rows(
+            connection, self.tables.stance_intervals, list(self._open_intervals.values())
+        )
+        self._open_intervals = {}
 
     # --- loading -------------------------------------------------------------------------
 
@@ -102,63 +122,40 @@ class StatementProjection:
         self._load_pairs(connection, pairs - self._pairs.keys())
 
     def _load_pairs(self, connection: Connection, wanted: set[Pair]) -> None:
+        """The pairs' counting statements (open versions) and current stances: one range of the
+        partial stance-rule index per pair, the pair's rows only."""
         current, known = self.tables.current_stances, self.tables.stance_pairs
+        versions = self.tables.statement_versions
         for chunk in _chunks(sorted(wanted), _CHUNK):
-            states = {pair: PairState() for pair in chunk}
-            self._pairs.update(states)
             in_chunk = tuple_(known.c.actor_id, known.c.topic_id).in_(chunk)
-            for actor, topic in connection.execute(
-                select(known.c.actor_id, known.c.topic_id).where(in_chunk)
-            ):
-                state = states[(actor, topic)]
-                state.in_table = state.partial = True
-                state.reset(self._top_statements(connection, (actor, topic)))
+            stored = {tuple(row) for row in connection.execute(select(*known.c).where(in_chunk))}
+            counting: dict[Pair, list[dict[str, Any]]] = {pair: [] for pair in stored}
+            if stored:
+                rows = connection.execute(
+                    select(versions).where(
+                        tuple_(versions.c.actor_id, versions.c.topic_id).in_(sorted(stored)),
+                        versions.c.counts.is_(True),
+                        versions.c.known_until.is_(None),
+                    )
+                )
+                for row in rows.mappings():
+                    version = self._open.setdefault(row["statement_id"], dict(row))
+                    counting[(row["actor_id"], row["topic_id"])].append(version)
+            for pair in chunk:
+                timeline = Timeline(counting.get(pair))
+                timeline.in_table = pair in stored
+                self._pairs[pair] = timeline
             rows = connection.execute(
                 select(current).where(tuple_(current.c.actor_id, current.c.topic_id).in_(chunk))
             )
             for row in rows.mappings():
-                states[(row["actor_id"], row["topic_id"])].current = dict(row)
-
-    def _top_statements(self, connection: Connection, pair: Pair) -> list[tuple[Any, ...]]:
-        """The pair's counting statement the rule picks now, and the best one with another
-        label: two index seeks, however many statements the pair has."""
-        versions = self.tables.statement_versions
-        rank = (versions.c.stated_at, versions.c.recorded_position)
-        query = (
-            select(versions.c.statement_id, *rank, versions.c.stance)
-            .where(
-                versions.c.actor_id == pair[0],
-                versions.c.topic_id == pair[1],
-                versions.c.known_until_position.is_(None),
-                versions.c.counts.is_(True),
-            )
-            .order_by(*(column.desc() for column in rank))
-            .limit(1)
-        )
-        best = connection.execute(query).first()
-        if best is None:
-            return []
-        below = query.where(
-            versions.c.stance != best.stance,
-            tuple_(*rank) < tuple_(literal(best.stated_at, rank[0].type), literal(best[2])),
-        )
-        found = [best, *connection.execute(below).all()]
-        return [(row[0], (row[1], row[2]), row[3]) for row in found]
-
-    def _fresh(self, connection: Connection, pair: Pair) -> PairState:
-        """The pair's state with its best statements known; a partial pair that lost one of
-        them is reloaded from the database after writing what this batch did so far."""
-        state = self._pairs[pair]
-        if state.partial and state.stale:
-            self._write(connection)
-            state.reset(self._top_statements(connection, pair))
-        return state
+                self._pairs[(row["actor_id"], row["topic_id"])].current = dict(row)
 
     # --- applying ------------------------------------------------------------------------
 
-    def _pair(self, connection: Connection, pair: Pair) -> PairState:
-        """The pair's state; loaded on demand when an event in the batch moved a statement to a
-        pair the batch's up-front load could not foresee."""
+    def _pair(self, connection: Connection, pair: Pair) -> Timeline:
+        """The pair's timeline; loaded on demand when an event in the batch moved a statement to
+        a pair the batch's up-front load could not foresee."""
         if pair not in self._pairs:
             self._load_pairs(connection, {pair})
         return self._pairs[pair]
@@ -179,22 +176,108 @@ class StatementProjection:
         self._open[statement_id] = version
         self._inserted[(statement_id, version["version_no"])] = version
         pair = (version["actor_id"], version["topic_id"])
-        touched = [pair]
+        touched = {pair: self._pair(connection, pair)}
+        removed = previous if previous is not None and previous["counts"] else None
         if previous is not None:
             old_pair = (previous["actor_id"], previous["topic_id"])
-            if previous["counts"]:
-                self._pair(connection, old_pair).remove(statement_id)
-            if old_pair != pair:
-                touched.insert(0, old_pair)
-        if version["counts"]:
-            self._pair(connection, pair).add(
-                statement_id,
-                (version["stated_at"], version["recorded_position"]),
-                version["stance"],
-            )
+            touched.setdefault(old_pair, self._pair(connection, old_pair))
+        added = version if version["counts"] else None
+        opened: list[tuple[Pair, Segment]] = []
+        for each, timeline in touched.items():
+            take = removed if removed is not None and _pair_of(removed) == each else None
+            put = added if added is not None and each == pair else None
+            if take is not None or put is not None:
+                opened.extend(self._move(each, timeline, take, put, event))
+        self._open_rectangles(opened, event)
         for each in touched:
-            self._pair(connection, each)
             self._refresh_current(connection, each, event)
+
+    def _move(
+        self,
+        pair: Pair,
+        timeline: Timeline,
+        removed: dict[str, Any] | None,
+        added: dict[str, Any] | None,
+        event: RecordedEvent,
+    ) -> list[tuple[Pair, Segment]]:
+        """Take ``removed`` out of the pair and put ``added`` in; close the rectangles whose
+        answer moved and return the segments to open in their place."""
+        before_entries = timeline.entries[:] if removed is not None and added else None
+        windows = []
+        if removed is not None:
+            windows.append(timeline.remove(removed))
+        if added is not None:
+            windows.append(timeline.add(added))
+        window = _hull(windows)
+        if before_entries is None:  # one change: the window's segments before it, undone
+            if added is not None:
+                timeline.remove(added)
+                before = timeline.segments(window)
+                timeline.add(added)
+            else:
+                assert removed is not None
+                timeline.add(removed)
+                before = timeline.segments(window)
+                timeline.remove(removed)
+        else:
+            before = segments(before_entries, window)
+        after = timeline.segments(window)
+        opened = []
+        for start, old in before.items():
+            new = after.get(start)
+            if new is None or not old.same(new):
+                self._close_rectangle(pair, start, event)
+        for start, new in after.items():
+            old = before.get(start)
+            if old is None or not old.same(new):
+                opened.append((pair, new))
+        return opened
+
+    def _close_rectangle(self, pair: Pair, start: datetime, event: RecordedEvent) -> None:
+        row = self._open_intervals.pop((pair, start), None)
+        if row is not None:  # opened since the last write: close it before it is written
+            if row["known_from_position"] == event.position:
+                return  # opened and closed by the same event: no state of knowledge saw it
+            row["known_until"] = event.recorded_at
+            row["known_until_position"] = event.position
+            self._finished_intervals.append(row)
+            return
+        self._closed_intervals.append(
+            {
+                "known_until": event.recorded_at,
+                "known_until_position": event.position,
+                "actor_id": pair[0],
+                "topic_id": pair[1],
+                "valid_from": start,
+            }
+        )
+
+    def _open_rectangles(self, opened: list[tuple[Pair, Segment]], event: RecordedEvent) -> None:
+        """Open the event's new rectangles."""
+        for pair, segment in opened:
+            version, previous = segment.version, segment.previous_stance
+            stance = version["stance"]
+            self._open_intervals[(pair, segment.valid_from)] = {
+                "interval_id": rectangle_id(pair, segment, event.position),
+                "actor_id": pair[0],
+                "topic_id": pair[1],
+                "valid_from": segment.valid_from,
+                "valid_until": segment.valid_until,
+                "known_from": event.recorded_at,
+                "known_until": None,
+                "known_from_position": event.position,
+                "known_until_position": None,
+                "statement_id": version["statement_id"],
+                "version_position": version["caused_by_position"],
+                "stance": stance,
+                "score": version["score"],
+                "previous_stance": previous,
+                "flip": previous is not None and _FLIPS[(previous, stance)],
+                "quote": version["quote"],
+                "kind": version["kind"],
+                "source": version["source"],
+                "status": version["status"],
+            }
 
     def _close(self, previous: dict[str, Any], event: RecordedEvent) -> None:
         key = (previous["statement_id"], previous["version_no"])
@@ -218,7 +301,7 @@ class StatementProjection:
         another label (valid-time order), the same definition the as-of replay uses, so the
         current matrix and a replay at "now" agree even when old statements arrive late.
         """
-        state = self._fresh(connection, pair)
+        state = self._pair(connection, pair)
         current = state.current
         best = state.best
         if best is None:
@@ -227,7 +310,8 @@ class StatementProjection:
                 state.current = None
                 self._dirty.add(pair)
             return
-        statement_id, (stated_at, _position), stance = best
+        stated_at, _position, stance, version = best
+        statement_id = version["statement_id"]
         previous = state.previous_label
         if (
             current is not None
@@ -308,6 +392,21 @@ class StatementProjection:
         bulk.insert_rows(connection, t.stance_changes, self._changes)
         self._written_changes.extend(self._changes)
         self._inserted, self._closed, self._dirty, self._changes = {}, [], set(), []
+        # Close first: the open-rectangle index allows one open row per (pair, valid_from).
+        bulk.update_rows(
+            connection,
+            t.stance_intervals,
+            set_columns=_CLOSE_COLUMNS,
+            key_columns=_RECTANGLE_KEY,
+            rows=self._closed_intervals,
+            where_open=True,
+        )
+        rows = self._finished_intervals
+        if not self.hold_open:
+            rows.extend(self._open_intervals.values())
+            self._open_intervals = {}
+        bulk.insert_rows(connection, t.stance_intervals, rows)
+        self._finished_intervals, self._closed_intervals = [], []
 
 
 def _recorded_version(
@@ -369,6 +468,44 @@ def _next_version(previous: dict[str, Any], event: RecordedEvent) -> dict[str, A
         if "stated_at" in changes:
             version["stated_at"] = datetime.fromisoformat(changes["stated_at"])
     return version
+
+
+def rectangle_id(pair: Pair, segment: Segment, position: int) -> int:
+    """63 bits of BLAKE2b over everything a rectangle says but when it closes, as a positive
+    BIGINT: equal ids mean equal answers, which lets readers cache cells by id. Two rectangles
+    of one database share an id with a chance of about n**2 / 2**64 (1e-8 for 500,000)."""
+    version = segment.version
+    said = (
+        pair[0],
+        pair[1],
+        segment.valid_from,  # UTC datetimes, which orjson writes itself
+        segment.valid_until,
+        position,
+        version["stance"],
+        version["score"],
+        str(version["statement_id"]),
+        version["caused_by_position"],
+        version["quote"],
+        version["kind"],
+        version["source"],
+        version["status"],
+        segment.previous_stance,
+    )
+    digest = hashlib.blake2b(orjson.dumps(said, option=orjson.OPT_SORT_KEYS), digest_size=8)
+    return int.from_bytes(digest.digest(), "big") >> 1
+
+
+def _pair_of(version: dict[str, Any]) -> Pair:
+    return version["actor_id"], version["topic_id"]
+
+
+def _hull(windows: list[Window]) -> Window:
+    """The smallest window holding ``windows``: segments outside every one of them are unchanged."""
+    if len(windows) == 1:
+        return windows[0]
+    highs = [window[1] for window in windows]
+    low = min(window[0] for window in windows)
+    return low, None if None in highs else max(high for high in highs if high is not None)
 
 
 def _chunks(items: Sequence[Any], size: int) -> Iterable[Sequence[Any]]:

@@ -1,9 +1,10 @@
 """The read side: current stances, replay as of a valid time and as known at a transaction time.
 
 Every answer is one indexed query on the read models, never a walk over the log. Current stances
-come from ``current_stances``. A replay asks, per (actor, topic) pair, for the counting statement
-version believed at ``known_at`` with the greatest ``stated_at`` not after ``as_of``: one backward
-scan of the partial index ``ix_statement_versions_stance_rule`` per pair.
+come from ``current_stances``. A replay asks ``stance_intervals`` for the rectangles holding the
+point (as_of, known_at): each names the statement the stance rule picks there and the stance it
+flips from, with the statement's columns copied in, so the whole matrix is one probe of a
+spatial index and no join.
 """
 
 import uuid
@@ -15,6 +16,7 @@ from typing import Any, NamedTuple
 from sqlalchemy import Connection, select
 
 from service.domain.stances import Stance, is_flip
+from service.store import interval_index
 from service.store.driver_sql import SqliteValues, expand, run
 from service.store.read_model_tables import ReadModelTables
 
@@ -34,7 +36,8 @@ class StatementRef(NamedTuple):
 
 class StanceView(NamedTuple):
     """One cell of the matrix. A named tuple: matrices have thousands of cells, and building
-    frozen dataclasses would cost more than the query."""
+    frozen dataclasses would cost more than the query. Cells sort by (actor_id, topic_id), the
+    first fields, and a matrix never holds two of one pair."""
 
     actor_id: str
     topic_id: str
@@ -61,54 +64,123 @@ class StanceChangeView:
     recorded_at: datetime
 
 
-_VERSION_COLUMNS = (
-    "v.actor_id, v.topic_id, v.stance, v.score, v.stated_at, v.statement_id, v.quote, v.kind, "
-    "v.source, v.status, v.recorded_position"
+_INTERVAL_COLUMNS = (
+    "i.actor_id, i.topic_id, i.stance, i.score, i.valid_from, i.statement_id, i.quote, i.kind, "
+    "i.source, i.status, i.previous_stance, i.flip, i.interval_id"
 )
-_BELIEVED_AT = (
-    "{a}.known_from <= :known_at AND ({a}.known_until IS NULL OR {a}.known_until > :known_at)"
+_EXACT = """i.valid_from <= :as_of AND (i.valid_until IS NULL OR i.valid_until > :as_of)
+    AND i.known_from_position <= :known
+    AND (i.known_until_position IS NULL OR i.known_until_position > :known)"""
+_SQLITE_PROBE = f"""
+    SELECT id, valid_lo >= :valid - :slack OR valid_hi <= :valid + :slack
+               OR known_lo >= :known - :known_slack OR known_hi <= :known + :known_slack
+    FROM {interval_index.RTREE}
+    WHERE valid_lo <= :valid AND valid_hi >= :valid AND known_lo <= :known AND known_hi > :known
+"""
+_SQLITE_PAIRS = f"SELECT {_INTERVAL_COLUMNS} FROM stance_intervals i WHERE {_EXACT} {{where}}"
+_SQLITE_CHECK = (
+    f"SELECT i.interval_id FROM stance_intervals i WHERE {_EXACT} AND i.interval_id IN :ids"
 )
-_OPEN = "{a}.known_until IS NULL"
+_POSTGRES_AT = """tstzrange(i.valid_from, i.valid_until) @> :as_of::timestamptz
+      AND tstzrange(i.known_from, i.known_until) @> :known_at::timestamptz"""
+_POSTGRES_PROBE = f"SELECT i.interval_id FROM stance_intervals i WHERE {_POSTGRES_AT}"
+_POSTGRES_PAIRS = (
+    f"SELECT {_INTERVAL_COLUMNS} FROM stance_intervals i WHERE {_POSTGRES_AT} {{where}}"
+)
+_BY_ID = f"SELECT {_INTERVAL_COLUMNS} FROM stance_intervals i WHERE i.interval_id IN :ids"
+_KNOWN_NOW = 1 << 53
+"""The position standing for "known now": above every position, below the R*Tree's open end."""
+_POSITION_KNOWN_AT = """
+    SELECT position FROM events WHERE recorded_at <= :known_at
+    ORDER BY recorded_at DESC, position DESC LIMIT 1
+"""
+_FLOAT32_EPSILON = 2.0**-23
+_CELLS: dict[int, "StanceView"] = {}
+"""Matrix cells already built, by rectangle id. The id is a digest of everything the rectangle
+says, so an entry never goes stale and serves every database the process reads; building a cell
+costs more than finding its rectangle. Cells are shared: callers must not change them (nor their
+``source`` dicts)."""
+_CELLS_MAX = 50_000
+_CHUNK = 30_000
+"""Ids per ``IN`` list: under SQLite's 32,766 variables, so a matrix is one read of its rows."""
 
 
-def _replay_sql(
-    *, known_at_given: bool, actor_filter: bool, topic_filter: bool, postgres: bool = False
-) -> str:
-    """The replay query. On PostgreSQL the per-pair lookups are LATERAL joins, which the planner
-    runs once per pair; a scalar subquery in a derived table would be inlined and run twice."""
-    believed = _BELIEVED_AT if known_at_given else _OPEN
-    filters = []
-    if actor_filter:
-        filters.append("p.actor_id IN :actor_ids")
-    if topic_filter:
-        filters.append("p.topic_id IN :topic_ids")
-    where = f"WHERE {' AND '.join(filters)}" if filters else ""
-    chosen = f"""SELECT u.caused_by_position FROM statement_versions u
-                   WHERE u.actor_id = p.actor_id AND u.topic_id = p.topic_id AND u.counts
-                     AND u.stated_at <= :as_of AND {believed.format(a="u")}
-                   ORDER BY u.stated_at DESC, u.recorded_position DESC LIMIT 1"""
-    previous = f"""SELECT w.stance FROM statement_versions w
-            WHERE w.actor_id = v.actor_id AND w.topic_id = v.topic_id AND w.counts
-              AND {believed.format(a="w")}
-              AND (w.stated_at, w.recorded_position) < (v.stated_at, v.recorded_position)
-              AND w.stance <> v.stance
-            ORDER BY w.stated_at DESC, w.recorded_position DESC LIMIT 1"""
-    if postgres:
-        return f"""
-            SELECT {_VERSION_COLUMNS}, prev.stance AS previous_stance
-            FROM stance_pairs p
-            CROSS JOIN LATERAL ({chosen}) best
-            JOIN statement_versions v ON v.caused_by_position = best.caused_by_position
-            LEFT JOIN LATERAL ({previous}) prev ON true
-            {where}
-            ORDER BY p.actor_id, p.topic_id
-        """
-    return f"""
-        SELECT {_VERSION_COLUMNS}, ({previous}) AS previous_stance
-        FROM (SELECT p.actor_id, p.topic_id, ({chosen}) AS chosen FROM stance_pairs p {where}) best
-        JOIN statement_versions v ON v.caused_by_position = best.chosen
-        ORDER BY best.actor_id, best.topic_id
+def _replay(
+    connection: Connection,
+    *,
+    as_of: datetime,
+    known_at: datetime | None,
+    filters: list[str],
+    params: dict[str, Any],
+) -> list["StanceView"]:
+    """The cells of the ``stance_intervals`` rectangles holding (as_of, known_at), at most one
+    per pair, in (actor_id, topic_id) order (sorted here: cheaper than sorting wide rows in SQL).
+
+    On PostgreSQL a GiST probe on both time ranges, exact. On SQLite the transaction time becomes
+    the last log position recorded by then (recorded times never go down along the log, so
+    "known at K" is "known after that position"), and the matrix is a probe of the R*Tree alone.
+    Its boxes are rounded outwards, so a box whose edge lies within rounding distance of the point
+    is checked against the table's exact columns; the rest are certain. A few pairs are a range
+    of the pair index each. Only the cells not built before are read from the table.
     """
+    sqlite = connection.dialect.name == "sqlite"
+    where = "".join(f" AND {f}" for f in filters)
+    params = {**params, "as_of": as_of, "known_at": known_at or _END_OF_TIME}
+    if sqlite:
+        if known_at is None:
+            params["known"] = _KNOWN_NOW
+        else:
+            found = run(connection, _POSITION_KNOWN_AT, params)
+            if not found:
+                return []  # before the first event: nothing was known
+            params["known"] = found[0][0]
+    values = SqliteValues(sqlite)
+    if filters:
+        sql = (_SQLITE_PAIRS if sqlite else _POSTGRES_PAIRS).format(where=where)
+        return sorted(_cell(values, row) for row in run(connection, sql, params))
+    if sqlite:
+        ids = _sqlite_probe(connection, params, valid=as_of.timestamp())
+    else:
+        ids = [row[0] for row in run(connection, _POSTGRES_PROBE, params)]
+    return sorted(_cells(connection, values, ids))
+
+
+def _sqlite_probe(connection: Connection, params: dict[str, Any], *, valid: float) -> list[int]:
+    """The ids of the rectangles holding the point, from the R*Tree alone. Its boxes are rounded
+    outwards (32-bit floats, and a second or two on the valid axis), so the box of a rectangle
+    that does not hold the point may still hold it, but only within rounding distance of an
+    edge: boxes holding the point with that margin to spare are certain, the few within the
+    margin (flagged by the probe itself) are checked against the table."""
+    known = params["known"]
+    bounds = {
+        **params,
+        "valid": valid,
+        "slack": interval_index.VALID_SLACK + 2 * abs(valid) * _FLOAT32_EPSILON + 1,
+        "known_slack": 2 * abs(known) * _FLOAT32_EPSILON + 1,
+    }
+    rows = run(connection, _SQLITE_PROBE, bounds)
+    ids = [interval_id for interval_id, near_edge in rows if not near_edge]
+    unsure = [interval_id for interval_id, near_edge in rows if near_edge]
+    for start in range(0, len(unsure), _CHUNK):
+        chunk = {**params, "ids": unsure[start : start + _CHUNK]}
+        ids.extend(row[0] for row in run(connection, _SQLITE_CHECK, chunk))
+    return ids
+
+
+def _cells(connection: Connection, values: SqliteValues, ids: list[int]) -> list["StanceView"]:
+    cells = _CELLS
+    missing = [interval_id for interval_id in ids if interval_id not in cells]
+    if len(cells) + len(missing) > _CELLS_MAX:
+        cells.clear()
+        missing = ids
+    for start in range(0, len(missing), _CHUNK):
+        for row in run(connection, _BY_ID, {"ids": missing[start : start + _CHUNK]}):
+            cells[row[12]] = _cell(values, row)
+    return [cells[interval_id] for interval_id in ids]
+
+
+def _cell(values: SqliteValues, row: tuple[Any, ...]) -> "StanceView":
+    return _view(values, row[0], row[1], row[2], row[3], row[4], row[5:10], row[10], row[11])
 
 
 _END_OF_TIME = datetime(9999, 12, 31, tzinfo=UTC)
@@ -135,22 +207,16 @@ def stances(
     """The stance matrix as of valid time ``as_of`` as known at ``known_at`` (None: now)."""
     if as_of is None and known_at is None:
         return current_stances(connection, actor_ids=actor_ids, topic_ids=topic_ids)
-    sql = _replay_sql(
-        known_at_given=known_at is not None,
-        actor_filter=actor_ids is not None,
-        topic_filter=topic_ids is not None,
-        postgres=connection.dialect.name == "postgresql",
-    )
-    params: dict[str, Any] = {"as_of": as_of or _END_OF_TIME, "known_at": known_at}
+    filters, params = [], {}
     if actor_ids is not None:
+        filters.append("i.actor_id IN :actor_ids")
         params["actor_ids"] = expand(actor_ids)
     if topic_ids is not None:
+        filters.append("i.topic_id IN :topic_ids")
         params["topic_ids"] = expand(topic_ids)
-    values = SqliteValues(connection.dialect.name == "sqlite")
-    return [
-        _view(values, row[0], row[1], row[2], row[3], row[4], row[5:10], row[11])
-        for row in run(connection, sql, params)
-    ]
+    return _replay(
+        connection, as_of=as_of or _END_OF_TIME, known_at=known_at, filters=filters, params=params
+    )
 
 
 def current_stances(

@@ -106,6 +106,63 @@ class StatementVersionRow(SQLModel, table=True):
     known_until_position: int | None = Field(default=None, sa_type=position_type())
 
 
+class StanceIntervalRow(SQLModel, table=True):
+    """A rectangle of bitemporal stance history: for valid times in [valid_from, valid_until) and
+    transaction times in [known_from, known_until), the stance of (actor, topic) is this row's.
+
+    For each state of knowledge a pair's counting statements cut valid time into segments, one
+    per statement that wins somewhere (greatest stated_at, ties to the later record), each with the
+    previous stance it flips from. A write changes only the few segments around the statement it
+    touches: those are closed (``known_until`` set, never rewritten otherwise) and their
+    successors opened. The rectangles of a pair never overlap, so the as-of matrix is the set of
+    rectangles containing the point (as_of, known_at): one probe of a spatial index (an R*Tree on
+    SQLite, GiST on PostgreSQL; created by the migrations, as the models cannot describe them).
+    The chosen version's columns are copied in, so the matrix needs no join.
+
+    ``interval_id`` is a digest of everything the rectangle says (63 bits of BLAKE2b over the
+    pair, the answer, the valid range and the position that opened it; see
+    ``service.projections.statements.rectangle_id``): incremental updating and a rebuild give
+    every rectangle the same id, and a reader may keep the cells it built by id, in any number of
+    databases, without ever seeing one go stale.
+    """
+
+    __tablename__ = "stance_intervals"
+    __table_args__ = (
+        Index(
+            "ix_stance_intervals_open",
+            "actor_id",
+            "topic_id",
+            "valid_from",
+            unique=True,
+            sqlite_where=text("known_until_position IS NULL"),
+            postgresql_where=text("known_until_position IS NULL"),
+        ),
+        Index("ix_stance_intervals_pair", "actor_id", "topic_id", "valid_from"),
+    )
+
+    interval_id: int = Field(
+        sa_type=position_type(), primary_key=True, sa_column_kwargs={"autoincrement": False}
+    )
+    actor_id: str = Field(sa_type=String(64))
+    topic_id: str = Field(sa_type=String(64))
+    valid_from: datetime = Field(sa_type=UTCDateTime())
+    valid_until: datetime | None = Field(default=None, sa_type=UTCDateTime())
+    known_from: datetime = Field(sa_type=UTCDateTime())
+    known_until: datetime | None = Field(default=None, sa_type=UTCDateTime())
+    known_from_position: int = Field(sa_type=position_type())
+    known_until_position: int | None = Field(default=None, sa_type=position_type())
+    statement_id: uuid.UUID
+    version_position: int = Field(sa_type=position_type())
+    stance: str = Field(sa_type=String(20))
+    score: int
+    previous_stance: str | None = Field(default=None, sa_type=String(20))
+    flip: bool
+    quote: str
+    kind: str = Field(sa_type=String(20))
+    source: dict[str, Any] = Field(sa_column=Column("source", json_type(), nullable=False))
+    status: str = Field(sa_type=String(20))
+
+
 class StancePairRow(SQLModel, table=True):
     """Every (actor, topic) that ever had a statement: the rows of the replay matrix."""
 
@@ -167,6 +224,7 @@ class ReadModelTables:
     stance_pairs: Table
     current_stances: Table
     stance_changes: Table
+    stance_intervals: Table
 
     @classmethod
     def live(cls) -> "ReadModelTables":
@@ -177,6 +235,7 @@ class ReadModelTables:
             stance_pairs=StancePairRow.__table__,  # type: ignore[attr-defined]
             current_stances=CurrentStanceRow.__table__,  # type: ignore[attr-defined]
             stance_changes=StanceChangeRow.__table__,  # type: ignore[attr-defined]
+            stance_intervals=StanceIntervalRow.__table__,  # type: ignore[attr-defined]
         )
 
     def all(self) -> list[Table]:

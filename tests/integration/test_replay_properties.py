@@ -26,10 +26,11 @@ from service.domain.commands import (
     RetractStatement,
 )
 from service.domain.errors import DomainError
-from service.domain.replay import fold_stances
+from service.domain.replay import fold_stances, fold_statements
+from service.domain.stances import is_flip
 from service.domain.values import Source
 from service.projections.runner import Projector
-from service.queries import current_stances, stances
+from service.queries import current_stances, stance, stances
 from service.wiring import build_services
 from tests.integration.helpers import logged_events
 
@@ -123,6 +124,35 @@ def _folded(expected) -> dict[tuple[str, str], tuple[str, uuid.UUID]]:
     return {pair: (s.stance.value, s.statement_id) for pair, s in expected.items()}
 
 
+def _previous(found) -> dict[tuple[str, str], tuple[str | None, bool]]:
+    return {(s.actor_id, s.topic_id): (s.previous_stance, s.flip) for s in found}
+
+
+def _previous_folded(log, expected, known_at: datetime) -> dict:
+    """The stance each chosen statement flips from: the best-ranked counting statement of the
+    pair ranked below it (stated_at, then position) that says something else."""
+    states = fold_statements(log, known_at=known_at).values()
+    found = {}
+    for pair, chosen in expected.items():
+        below = sorted(
+            (
+                (s.stated_at, s.recorded_position, s.stance)
+                for s in states
+                if s.counts
+                and (s.actor_id, s.topic_id) == pair
+                and (s.stated_at, s.recorded_position)
+                < (chosen.stated_at, chosen.recorded_position)
+                and s.stance != chosen.stance
+            ),
+        )
+        previous = below[-1][2] if below else None
+        found[pair] = (
+            None if previous is None else previous.value,
+            is_flip(previous, chosen.stance),
+        )
+    return found
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
 @settings(
@@ -162,8 +192,18 @@ def _check_history(database: Database, ops, every: int, when) -> None:
             (s.actor_id, s.topic_id, s.previous_stance, s.flip) for s in replay_now
         ]
         for day, moment in when:
-            as_of = BASE + timedelta(days=day, hours=12)
-            known_at = times[min(moment, len(times) - 1)]
-            expected = fold_stances(log, as_of=as_of, known_at=known_at)
-            replayed = stances(connection, as_of=as_of, known_at=known_at)
-            assert _as_dict(replayed) == _folded(expected), f"as_of={as_of} known_at={known_at}"
+            # Between statement days, and exactly on one: the edges of the stance intervals.
+            for as_of in (BASE + timedelta(days=day, hours=12), BASE + timedelta(days=day)):
+                known_at = times[min(moment, len(times) - 1)]
+                expected = fold_stances(log, as_of=as_of, known_at=known_at)
+                replayed = stances(connection, as_of=as_of, known_at=known_at)
+                probe = f"as_of={as_of} known_at={known_at}"
+                assert _as_dict(replayed) == _folded(expected), probe
+                assert _previous(replayed) == _previous_folded(log, expected, known_at), probe
+                for cell in replayed[:3]:  # one pair at a time: the pair index, not the tree
+                    assert (
+                        stance(
+                            connection, cell.actor_id, cell.topic_id, as_of=as_of, known_at=known_at
+                        )
+                        == cell
+                    ), probe

@@ -31,8 +31,10 @@ class SqlCounter:
         return [sql for sql in self.statements if re.search(pattern, sql)]
 
     def matrix_queries(self) -> list[str]:
-        """The stance-matrix reads: current or replayed, both select the quote as ``v.quote``."""
-        return self.matching(r"\bv\.quote\b")
+        """The stance-matrix reads: the current one selects the quote as ``v.quote``; a replay
+        probes the spatial index of ``stance_intervals`` (the R*Tree on SQLite, the GiST index
+        on both time ranges on PostgreSQL)."""
+        return self.matching(r"\bv\.quote\b|\bFROM stance_intervals_rtree\b|@> \S+::timestamptz")
 
     def reading(self, table: str) -> list[str]:
         """The statements that read ``table`` (named after FROM or JOIN)."""

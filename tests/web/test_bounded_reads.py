@@ -50,6 +50,10 @@ def _matrix_reads(client: TestClient, **params: str) -> tuple[SqlCounter, str]:
     return counter, page.text
 
 
+def _uncached(counter: SqlCounter) -> list[str]:
+    return [sql for sql in counter.statements if "WHERE i.interval_id IN" not in sql]
+
+
 def test_the_matrix_is_one_query_whatever_its_size(
     client: TestClient, demo: DemoLoadReport
 ) -> None:
@@ -67,7 +71,11 @@ def test_the_matrix_is_one_query_whatever_its_size(
     for counter in (small_replay, big_replay):
         assert counter.reading("current_stances") == []
     assert len(big_now.statements) == len(small_now.statements)
-    assert len(big_replay.statements) == len(small_replay.statements)
+    # A replay also reads the rows of the cells the process has not built before (at most one
+    # statement, whatever the size; none when all are cached), so those are left out here.
+    assert len(_uncached(big_replay)) == len(_uncached(small_replay))
+    for counter in (small_replay, big_replay):
+        assert len(counter.statements) - len(_uncached(counter)) <= 1
     assert len(big_now.statements) <= 6  # key check aside: actors, topics, matrix, span, revisions
 
 
