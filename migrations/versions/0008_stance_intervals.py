@@ -5,10 +5,12 @@ transaction time, each naming the statement version that answers there and the s
 from, so the as-of matrix is one probe of a spatial index (an R*Tree on SQLite, GiST on
 PostgreSQL, both from ``service.store.interval_index``) instead of a query per pair.
 
-The table starts empty: on a database that already holds statements, run ``stance projections
-rebuild`` after this upgrade (until then as-of answers miss the history written before it, and
-``stance projections verify`` says so). Resetting the checkpoint instead would let the catch-up
-loop refill it, but would announce every past stance change to the webhooks again.
+The table starts empty. On a database that already holds statements the upgrade leaves a
+``REBUILD_MARKER`` checkpoint row, and the projector's first catch-up in any process (serve,
+worker, ``stance projections catch-up``) sees it and rebuilds the read models, which fills the
+table and removes the marker in one transaction; ``stance projections rebuild`` does the same at
+once. Resetting the checkpoint instead would also refill it, but the catch-up loop would announce
+every past stance change to the webhooks again; a rebuild announces nothing.
 
 Revision ID: 0008
 Revises: 0007
@@ -16,10 +18,12 @@ Create Date: 2026-12-01
 """
 
 from collections.abc import Sequence
+from datetime import UTC, datetime
 
 import sqlalchemy as sa
 from alembic import op
 
+from service.projections.checkpoints import REBUILD_MARKER
 from service.store import interval_index
 from service.store.types import UTCDateTime, json_type, position_type
 
@@ -65,9 +69,19 @@ def upgrade() -> None:
     op.create_index(
         "ix_stance_intervals_pair", "stance_intervals", ["actor_id", "topic_id", "valid_from"]
     )
-    interval_index.create(op.get_bind())
+    bind = op.get_bind()
+    interval_index.create(bind)
+    if bind.execute(sa.text("SELECT 1 FROM statement_versions LIMIT 1")).first() is not None:
+        bind.execute(
+            sa.text(
+                "INSERT INTO projection_checkpoints (name, position, updated_at) "
+                "VALUES (:name, 0, :now)"
+            ),
+            {"name": REBUILD_MARKER, "now": datetime.now(UTC)},
+        )
 
 
 def downgrade() -> None:
+    op.execute(sa.text(f"DELETE FROM projection_checkpoints WHERE name = '{REBUILD_MARKER}'"))
     interval_index.drop(op.get_bind())
     op.drop_table("stance_intervals")

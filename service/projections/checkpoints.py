@@ -7,8 +7,9 @@ excludes every other writer.
 """
 
 from datetime import UTC, datetime
+from typing import Final
 
-from sqlalchemy import Connection, select, update
+from sqlalchemy import Connection, delete, select, update
 
 from service.store.tables import checkpoints_table as checkpoints
 
@@ -48,3 +49,17 @@ def save(connection: Connection, name: str, position: int) -> None:
         .where(checkpoints.c.name == name)
         .values(position=position, updated_at=datetime.now(UTC))
     )
+
+
+REBUILD_MARKER: Final = "rebuild_required"
+"""A checkpoint row a migration leaves when it added a read model that only a rebuild can fill
+from the history already stored; the projector rebuilds on seeing it (see ``Projector``)."""
+
+
+def rebuild_required(connection: Connection) -> bool:
+    query = select(checkpoints.c.name).where(checkpoints.c.name == REBUILD_MARKER)
+    return connection.execute(query).first() is not None
+
+
+def clear_rebuild_marker(connection: Connection) -> None:
+    connection.execute(delete(checkpoints).where(checkpoints.c.name == REBUILD_MARKER))

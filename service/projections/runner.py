@@ -63,6 +63,7 @@ class Projector:
         self.store = store
         self.batch_size = batch_size
         self.change_hooks = list(change_hooks)
+        self._marker_checked = False
 
     def position(self) -> int:
         """How far the read models have read the log."""
@@ -76,7 +77,17 @@ class Projector:
             return max(0, self.store.last_position(session) - done)
 
     def catch_up(self, *, max_batches: int | None = None) -> int:
-        """Apply every event not applied yet, a batch per transaction; returns how many."""
+        """Apply every event not applied yet, a batch per transaction; returns how many.
+
+        The first call in a process also looks for the mark an upgrade leaves when a new read
+        model needs the stored history (``checkpoints.REBUILD_MARKER``), and rebuilds if it is
+        there: answering from a half-filled read model would be silently wrong."""
+        if not self._marker_checked:
+            with self.database.read() as session:
+                required = checkpoints.rebuild_required(session.connection())
+            if required:
+                self.rebuild()
+            self._marker_checked = False
         if self.lag() == 0:
             return 0
         applied, batches = 0, 0
@@ -156,6 +167,7 @@ class Projector:
                 index.create(connection)
             interval_index.restore(connection)
             checkpoints.save(connection, CHECKPOINT, position)
+            checkpoints.clear_rebuild_marker(connection)
         return applied
 
     def verify(self) -> list[Difference]:
