@@ -154,6 +154,16 @@ def _cpu_seconds() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
+def _main_thread_cpu_seconds() -> float:
+    """CPU of the event loop's thread alone (Linux), so the rest is the database threads'."""
+    try:
+        with open(f"/proc/self/task/{threading.get_native_id()}/stat") as stat:
+            fields = stat.read().rpartition(")")[2].split()
+    except OSError:
+        return float("nan")
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 async def _serve_worker(database_url: str, concurrency: int) -> None:
     """A delivery worker until stdin says ``stop``; any other line wakes it, like ``wake()``.
 
@@ -183,7 +193,7 @@ async def _serve_worker(database_url: str, concurrency: int) -> None:
                 worker.wake()
             loop.call_soon_threadsafe(stop.set)
 
-        cpu_started = _cpu_seconds()
+        cpu_started, loop_cpu_started = _cpu_seconds(), _main_thread_cpu_seconds()
         await worker.start()
         if listener is not None:
             listener.start()
@@ -194,8 +204,9 @@ async def _serve_worker(database_url: str, concurrency: int) -> None:
             await asyncio.to_thread(listener.stop)
         await worker.stop()
         cpu = _cpu_seconds() - cpu_started
+        loop_cpu = _main_thread_cpu_seconds() - loop_cpu_started
     database.dispose()
-    print(json.dumps({"cpu_seconds": cpu}), flush=True)
+    print(json.dumps({"cpu_seconds": cpu, "loop_cpu_seconds": loop_cpu}), flush=True)
 
 
 class WorkerProcess:
@@ -226,15 +237,15 @@ class WorkerProcess:
             self._stdin.write(b"\n")
             self._stdin.flush()
 
-    def stop(self) -> float:
-        """Stop the worker; the CPU seconds it spent."""
+    def stop(self) -> tuple[float, float]:
+        """Stop the worker; the CPU seconds it spent, in all and in its event loop's thread."""
         with self._lock:
             self._stdin.write(b"stop\n")
             self._stdin.flush()
         assert self.process.stdout is not None
         report = json.loads(self.process.stdout.readline())
         self.process.wait(30)
-        return float(report["cpu_seconds"])
+        return float(report["cpu_seconds"]), float(report["loop_cpu_seconds"])
 
 
 # --- the writer -----------------------------------------------------------------------------
@@ -343,6 +354,7 @@ class Outcome:
     append_seconds: float
     deliver_seconds: float
     worker_cpu_seconds: float
+    loop_cpu_seconds: float
     arrivals: list[list[Any]]
     recorded: dict[int, datetime]
     load: str
@@ -372,7 +384,7 @@ def run_mode(mode: str, backend: str, args: argparse.Namespace, receiver_url: st
             rate = args.rate if mode == "paced" else 0.0
             append_seconds = _record(scene, 0, args.changes, rate=rate, worker=worker)
             finished = _wait_for(receiver_url, expected, timeout=3600)
-        worker_cpu = worker.stop()
+        worker_cpu, loop_cpu = worker.stop()
         arrivals = httpx.get(f"{receiver_url}/dump", timeout=120).json()[already:]
         with database.read() as session:
             query = select(events_table.c.position, events_table.c.recorded_at)
@@ -387,6 +399,7 @@ def run_mode(mode: str, backend: str, args: argparse.Namespace, receiver_url: st
         append_seconds=append_seconds,
         deliver_seconds=finished - started,
         worker_cpu_seconds=worker_cpu,
+        loop_cpu_seconds=loop_cpu,
         arrivals=arrivals,
         recorded=recorded,
         load=load,
@@ -413,9 +426,11 @@ def report(backend: str, outcome: Outcome) -> None:
         f"{outcome.deliver_seconds:.1f} s: {deliveries / outcome.deliver_seconds:,.0f} "
         f"deliveries/s"
     )
+    per_delivery = outcome.worker_cpu_seconds / deliveries * 1e6
+    loop_share = outcome.loop_cpu_seconds / deliveries * 1e6
     print(
-        f"  worker CPU: {outcome.worker_cpu_seconds / deliveries * 1e6:,.0f} us per delivery "
-        f"({outcome.worker_cpu_seconds:.1f} s)"
+        f"  worker CPU: {per_delivery:,.0f} us per delivery ({outcome.worker_cpu_seconds:.1f} s): "
+        f"event loop {loop_share:,.0f} us, database threads {per_delivery - loop_share:,.0f} us"
     )
     if outcome.mode != "drain":
         latencies = sorted(
