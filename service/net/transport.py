@@ -21,6 +21,9 @@ from http.cookiejar import CookieJar, DefaultCookiePolicy
 import httpcore
 import httpx
 
+from service.net import pool
+from service.net.asyncio_backend import AsyncioBackend
+from service.net.pool import LinearPool
 from service.net.url_guard import (
     AddressPolicy,
     DisallowedAddress,
@@ -128,9 +131,9 @@ class _GuardedBackend(httpcore.AsyncNetworkBackend):
 class GuardedTransport(httpx.AsyncBaseTransport):
     """``httpx.AsyncHTTPTransport`` whose every new connection goes through the address guard.
 
-    With ``allow_private=True`` (``STANCE_ALLOW_PRIVATE_URLS``, for tests and local use) it is the
-    plain transport. ``resolver``, ``address_allowed`` and ``connector`` (the backend that opens
-    sockets) are injection points for tests.
+    With ``allow_private=True`` (``STANCE_ALLOW_PRIVATE_URLS``, for tests and local use) there is
+    no guard. Sockets are opened by ``connector``, ``AsyncioBackend`` unless a test injects its
+    own; ``resolver`` and ``address_allowed`` are injection points for tests too.
     """
 
     def __init__(
@@ -150,18 +153,18 @@ class GuardedTransport(httpx.AsyncBaseTransport):
         self._inner = httpx.AsyncHTTPTransport(
             verify=verify, http2=http2, limits=limits, trust_env=False
         )
-        if allow_private:
-            return
         # httpx offers no public way to give its pool a network backend, so the pool it built is
-        # replaced by an equal one that has the guard. Fail closed if httpx changes underneath.
+        # replaced by an equal one with ours: the asyncio backend, behind the guard unless private
+        # destinations are allowed. Fail closed if httpx changes underneath.
         if not isinstance(getattr(self._inner, "_pool", None), httpcore.AsyncConnectionPool):
             raise RuntimeError("unsupported httpx version: cannot install the address guard")
-        backend = _GuardedBackend(
-            resolver=resolver,
-            address_allowed=address_allowed,
-            connector=connector or httpcore.AnyIOBackend(),
-        )
-        self._inner._pool = httpcore.AsyncConnectionPool(
+        backend: httpcore.AsyncNetworkBackend = connector or AsyncioBackend()
+        if not allow_private:
+            backend = _GuardedBackend(
+                resolver=resolver, address_allowed=address_allowed, connector=backend
+            )
+        pool_class = LinearPool if pool.supported() else httpcore.AsyncConnectionPool
+        self._inner._pool = pool_class(
             ssl_context=httpx.create_ssl_context(verify=verify, trust_env=False),
             max_connections=limits.max_connections,
             max_keepalive_connections=limits.max_keepalive_connections,

@@ -7,6 +7,7 @@ the worker at most ``timeout`` seconds and ``excerpt_limit`` bytes (plus one net
 
 import asyncio
 import codecs
+import functools
 import time
 from collections.abc import AsyncGenerator, Sequence
 from contextlib import aclosing
@@ -56,7 +57,7 @@ async def send(
     try:
         async with asyncio.timeout_at(deadline):
             request = client.build_request(
-                "POST", url, content=body, headers=headers, timeout=httpx.Timeout(timeout)
+                "POST", _parsed(url), content=body, headers=headers, timeout=_timeout(timeout)
             )
             response = await client.send(request, stream=True, follow_redirects=False)
     except (TimeoutError, httpx.TimeoutException):
@@ -97,6 +98,17 @@ async def _read_excerpt(response: httpx.Response, *, limit: int, deadline: float
         pass  # keep what arrived; the status is what counts
     # final=False drops a character cut in half at the cap instead of garbling it.
     return codecs.getincrementaldecoder("utf-8")("replace").decode(bytes(received), final=False)
+
+
+@functools.lru_cache(maxsize=4096)
+def _parsed(url: str) -> httpx.URL:
+    """The URL parsed once per subscriber, not once per message (``httpx.URL`` is immutable)."""
+    return httpx.URL(url)
+
+
+@functools.lru_cache(maxsize=64)
+def _timeout(seconds: float) -> httpx.Timeout:
+    return httpx.Timeout(seconds)
 
 
 def _failed(kind: FailureKind, error: str, started: float) -> AttemptResult:

@@ -20,6 +20,7 @@ from pytest_httpserver import HTTPServer
 from service.app import create_app
 from service.auth.registry import create_key
 from service.db import Database
+from service.net.asyncio_backend import AsyncioBackend
 from service.net.url_guard import IPAddress, is_public_address
 from service.webhooks.policy import RetryPolicy
 from service.webhooks.worker import DeliveryWorker, build_delivery_client
@@ -117,7 +118,7 @@ class RecordingConnector(httpcore.AsyncNetworkBackend):
 
     def __init__(self) -> None:
         self.connected: list[tuple[str, int]] = []
-        self._real = httpcore.AnyIOBackend()
+        self._real = AsyncioBackend()  # the backend the service uses
 
     async def connect_tcp(
         self,

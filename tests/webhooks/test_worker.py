@@ -200,3 +200,50 @@ def test_the_lease_must_outlast_the_timeout(test_db: Any, database: Database) ->
     settings = fast_settings(test_db.url, webhook_timeout_seconds=5, webhook_lease_seconds=5)
     with pytest.raises(ValueError, match="lease"):
         DeliveryWorker(database, httpx.AsyncClient(), settings)
+
+
+async def test_a_started_worker_sends_a_backlog_larger_than_its_slots_once_each(
+    world: World, receiver: HTTPServer, make_worker: WorkerFactory
+) -> None:
+    endpoint = Receiver(receiver)
+    for _ in range(5):
+        world.subscribe(endpoint.url)
+    for stance in ("supports", "opposes", "neutral", "supports", "opposes", "neutral"):
+        world.say("lukashenko", "war-justified", stance)
+    worker = make_worker(webhook_concurrency=4)  # claims ahead of its 4 slots, records in batches
+    await worker.start()
+    await wait_for(world.all_sent, timeout=15)
+    await worker.stop()
+
+    rows = world.deliveries()
+    assert len(rows) == 30
+    assert all(
+        (row.status, row.attempts, row.claimed_until) == ("delivered", 1, None) for row in rows
+    )
+    assert sorted(endpoint.ids()) == sorted(message_id(row.id) for row in rows)
+    assert all(len(world.attempts(row.id)) == 1 for row in rows)
+
+
+async def test_stopping_gives_back_the_leases_of_claimed_deliveries_not_yet_sent(
+    world: World, receiver: HTTPServer, make_worker: WorkerFactory
+) -> None:
+    endpoint = Receiver(receiver, default=Reply(delay=0.5))
+    for _ in range(4):
+        world.subscribe(endpoint.url)
+    for stance in ("supports", "opposes", "neutral"):
+        world.say("lukashenko", "war-justified", stance)
+    worker = make_worker(webhook_concurrency=2)
+    await worker.start()
+    await wait_for(lambda: len(endpoint.received) >= 1, timeout=5)
+    await worker.stop(grace_seconds=2)
+
+    rows = world.deliveries()
+    assert len(rows) == 12
+    sent = [row for row in rows if row.status == "delivered"]
+    assert 1 <= len(sent) < 12  # two slots, half a second each: stopped well before the end
+    # What was claimed ahead but never sent is free for the next worker at once, no lease left.
+    assert all(row.claimed_until is None for row in rows)
+    assert all(row.attempts == 0 for row in rows if row.status == "pending")
+    again = make_worker(webhook_concurrency=8)
+    await run_until(again, world.all_sent)
+    assert sorted(endpoint.ids()) == sorted(message_id(row.id) for row in rows)
