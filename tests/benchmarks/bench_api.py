@@ -26,12 +26,10 @@ import argparse
 import json
 import os
 import random
-import socket
 import statistics
 import subprocess
 import sys
 import tempfile
-import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -47,7 +45,12 @@ from service.demo.catalog import ACTORS, TOPICS
 from service.domain.stances import Stance
 from service.store import migrate
 from service.wiring import build_services
-from tests.benchmarks.common import load_line, machine_line, postgres_admin_url
+from tests.benchmarks.common import (
+    load_line,
+    machine_line,
+    postgres_admin_url,
+    stance_server,
+)
 from tests.benchmarks.load import LoadResult, Request, run_load
 
 DATES = ("2022-01-01", "2022-03-01", "2022-05-16", "2022-06-30", "2023-01-01")
@@ -74,12 +77,6 @@ def _statements(count: int) -> tuple[bytes, ...]:
         ).encode()
         for n in range(count)
     )
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @contextmanager
@@ -123,32 +120,11 @@ class Server:
 
 @contextmanager
 def _server(url: str, *, source: str | None, no_cache: bool) -> Iterator[Server]:
-    port = _free_port()
-    env = {**os.environ, "STANCE_DATABASE_URL": url, "STANCE_LOG_LEVEL": "warning"}
-    if no_cache:
-        env["STANCE_READ_CACHE_MAX_BYTES"] = "0"
+    env = {"STANCE_READ_CACHE_MAX_BYTES": "0"} if no_cache else {}
     if source:
         env["PYTHONPATH"] = source
-    command = [sys.executable, "-m", "service", "serve", "--demo", "--no-worker"]
-    process = subprocess.Popen(
-        [*command, "--port", str(port)], env=env, cwd=source, stdout=subprocess.DEVNULL
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 120
-        while True:
-            try:
-                if httpx.get(f"{base}/readyz", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if time.monotonic() > deadline or process.poll() is not None:
-                raise RuntimeError("the server did not start")
-            time.sleep(0.2)
-        yield Server(base=base, pid=process.pid, url=url)
-    finally:
-        process.terminate()
-        process.wait(30)
+    with stance_server(url, "--demo", env=env, cwd=source, start_seconds=120) as (base, pid):
+        yield Server(base=base, pid=pid, url=url)
 
 
 def _writer_key(url: str, source: str | None) -> str:

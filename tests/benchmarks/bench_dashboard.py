@@ -9,15 +9,10 @@ machine, the load, the backend, the sizes and medians of several runs.
 """
 
 import argparse
-import os
-import socket
 import statistics
-import subprocess
-import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from typing import Any
 
 import httpx
@@ -33,7 +28,7 @@ from service.web.routes.matrix import matrix_context
 from service.web.templating import ENVIRONMENT
 from service.wiring import build_services
 from tests.benchmarks.bench_projections import populate
-from tests.benchmarks.common import fresh_engine, load_line, machine_line
+from tests.benchmarks.common import fresh_engine, load_line, machine_line, stance_server
 from tests.e2e.browser import CHROMIUM, CHROMIUM_FLAGS
 from tests.web.sql_counter import counting
 
@@ -52,36 +47,6 @@ def _timed(runs: int, work: Callable[[], Any]) -> list[float]:
         work()
         timings.append(time.perf_counter() - started)
     return timings
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-@contextmanager
-def _server(url: str) -> Iterator[str]:
-    port = _free_port()
-    env = {**os.environ, "STANCE_DATABASE_URL": url, "STANCE_LOG_LEVEL": "warning"}
-    command = [sys.executable, "-m", "service", "serve", "--no-worker", "--port", str(port)]
-    process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(f"{base}/readyz", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if time.monotonic() > deadline or process.poll() is not None:
-                raise RuntimeError("the server did not start")
-            time.sleep(0.2)
-        yield base
-    finally:
-        process.terminate()
-        process.wait(30)
 
 
 def _timed_cpu(runs: int, work: Callable[[], Any]) -> tuple[list[float], list[float]]:
@@ -185,7 +150,7 @@ def run(backend: str, args: argparse.Namespace) -> None:
             print(f"  matrix page, {label}:")
             _reads(engine, times)
         url = engine.url.render_as_string(hide_password=False)
-        with _server(url) as base, httpx.Client(base_url=base, timeout=60) as http:
+        with stance_server(url) as (base, _pid), httpx.Client(base_url=base, timeout=60) as http:
             pages = {"now": "/", "replayed": f"/?as_of={REPLAY_AS_OF}&known_at={REPLAY_KNOWN_AT}"}
             for label, path in pages.items():
                 http.get(path)  # warm

@@ -36,7 +36,6 @@ import asyncio
 import json
 import os
 import resource
-import socket
 import statistics
 import subprocess
 import sys
@@ -57,7 +56,7 @@ from service.domain.values import Source
 from service.store.tables import events_table
 from service.webhooks import subscriptions
 from service.wiring import Services, build_services
-from tests.benchmarks.common import fresh_engine, load_line, machine_line
+from tests.benchmarks.common import free_port, fresh_engine, load_line, machine_line
 
 SOURCE = Source("https://example.org/wire", "Wire report", "Example Wire", None)
 BASE = datetime(2015, 1, 1, tzinfo=UTC)
@@ -122,14 +121,8 @@ def run_receiver(port: int) -> None:
     asyncio.run(serve())
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 def start_receiver() -> tuple[subprocess.Popen[bytes], str]:
-    port = _free_port()
+    port = free_port()
     process = subprocess.Popen([sys.executable, "-m", __spec__.name, "--serve-receiver", str(port)])
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 20

@@ -2,7 +2,10 @@
 
 import os
 import platform
+import socket
 import statistics
+import subprocess
+import sys
 import tempfile
 import time
 import uuid
@@ -11,6 +14,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+import httpx
 import psycopg
 from sqlalchemy import Engine
 
@@ -34,6 +38,51 @@ def load_line() -> str:
     the cores are lower, and this says how much to trust them."""
     one, five, _fifteen = os.getloadavg()
     return f"load average: {one:.2f} (1 min), {five:.2f} (5 min) on {os.cpu_count()} cores"
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@contextmanager
+def stance_server(
+    url: str,
+    *serve_args: str,
+    env: dict[str, str] | None = None,
+    cwd: str | None = None,
+    start_seconds: float = 60,
+) -> Iterator[tuple[str, int]]:
+    """``stance serve --no-worker`` on ``url`` in its own process, so its CPU is not the
+    benchmark's; yields the base URL and the pid once ``/readyz`` answers 200."""
+    port = free_port()
+    environment = {
+        **os.environ,
+        "STANCE_DATABASE_URL": url,
+        "STANCE_LOG_LEVEL": "warning",
+        **(env or {}),
+    }
+    command = [sys.executable, "-m", "service", "serve", *serve_args, "--no-worker"]
+    process = subprocess.Popen(
+        [*command, "--port", str(port)], env=environment, cwd=cwd, stdout=subprocess.DEVNULL
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + start_seconds
+        while True:
+            try:
+                if httpx.get(f"{base}/readyz", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            if time.monotonic() > deadline or process.poll() is not None:
+                raise RuntimeError("the server did not start")
+            time.sleep(0.2)
+        yield base, process.pid
+    finally:
+        process.terminate()
+        process.wait(30)
 
 
 def postgres_admin_url() -> str:
