@@ -87,7 +87,7 @@ class Projector:
                 required = checkpoints.rebuild_required(session.connection())
             if required:
                 self.rebuild()
-            self._marker_checked = False
+            self._marker_checked = True
         if self.lag() == 0:
             return 0
         applied, batches = 0, 0
