@@ -6,7 +6,12 @@ says moved: a quote, a status, the statement behind an answer. Subscribers are t
 stance label for some valid time moved, the same rule ``stance.changed`` follows for the current
 stance, so a quote fix or a late statement that agrees with its neighbours announces nothing.
 
-A revision is kept only when the event left the current stance's label alone: a pair whose
+Only corrections and retractions revise (``REVISING_EVENTS``): they fix what the record already
+said. A statement that enters the record late (recorded with an old ``stated_at``, or approved
+after review) adds history rather than fixing it; announcing those would turn every backfill, or
+a feed read newest item first, into one message per statement, and skipping them keeps the cost
+off the busiest path. Whatever any event does to the current stance is a stance change all the
+same. A revision is kept only when the event left the current stance's label alone: a pair whose
 current stance moved is news (``stance.changed``), and one event never says both for one pair.
 Like stance changes, revisions are decided per event from the pair's timeline just before and
 just after it, so the batch boundaries cannot change them.
@@ -20,6 +25,10 @@ from service.domain.stances import Stance, is_flip
 from service.projections.pairs import Pair, Segment, Window
 
 _FLIPS = {(a.value, b.value): is_flip(a, b) for a in Stance for b in Stance}
+
+REVISING_EVENTS = frozenset({"StatementCorrected", "StatementRetracted"})
+"""The events that can revise a stance in the past (StatementRejected cannot: it only ever
+refuses a statement that was waiting for review, which never counted)."""
 
 Piece = tuple[datetime, datetime | None, Segment | None]
 """Valid times [start, end) (end None: unbounded) and what answers them (None: no stance)."""

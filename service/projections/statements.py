@@ -7,10 +7,10 @@ transaction lasts (nothing else writes these tables meanwhile: the projector hol
 so a rebuild, one long transaction, never reads back what it wrote.
 
 Stance changes are decided per event, so the same log gives the same ``stance_changes`` whatever
-the batch boundaries: incremental updating and a rebuild cannot disagree. So are revisions (an
-event that moved the stance for some past valid time but not the current one, see
-``service.projections.revisions``), which go to the change hooks with the changes and are not
-stored; a rebuild or verify does not compute them. Payloads are read as
+the batch boundaries: incremental updating and a rebuild cannot disagree. So are revisions (a
+correction or retraction that moved the stance for some past valid time but not the current one,
+see ``service.projections.revisions``), which go to the change hooks with the changes and are
+not stored; a rebuild or verify does not compute them. Payloads are read as
 the JSON the domain encodes (``service.domain.events``): building the dataclasses would cost more
 than the rest of the projection together.
 """
@@ -245,7 +245,7 @@ class StatementProjection:
             old = before.get(start)
             if old is None or not old.same(new):
                 opened.append((pair, new))
-        if not self.hold_open:
+        if not self.hold_open and event.type in revisions.REVISING_EVENTS:
             self._note_revision(pair, window, before, after, event)
         return opened
 

@@ -69,8 +69,8 @@ class _Filter:
 
 def write_outbox(connection: Connection, changes: Sequence[dict[str, Any]]) -> None:
     """Queue a ``stance.changed`` message for every matching subscription of every change, and a
-    ``stance.revised`` one for every revision by a correction or retraction (the projection
-    hands both, ``is_revision`` tells them apart; ``REVISION_CAUSES`` says why only those two).
+    ``stance.revised`` one for every revision (the projection hands both, ``is_revision`` tells
+    them apart).
 
     Row ids are deterministic (event, pair, subscription), and a row whose id exists already is
     skipped rather than failing the batch, so replaying a batch can never duplicate a message or
@@ -79,8 +79,7 @@ def write_outbox(connection: Connection, changes: Sequence[dict[str, Any]]) -> N
     filters = _active_filters(connection)
     if not filters or not changes:
         return
-    announced = [c for c in changes if not is_revision(c) or c["event_type"] in REVISION_CAUSES]
-    matched = [(change, [f for f in filters if f.matches(change)]) for change in announced]
+    matched = [(change, [f for f in filters if f.matches(change)]) for change in changes]
     matched = [(change, subs) for change, subs in matched if subs]
     if not matched:
         return

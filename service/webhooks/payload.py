@@ -83,14 +83,8 @@ class RevisedStretch:
 
 
 REVISION_CAUSES = {"StatementCorrected": "corrected", "StatementRetracted": "retracted"}
-"""The events whose revisions are announced, as the payload's ``cause`` names them.
-
-Only fixes of what the record already said: a statement that counted was corrected or retracted.
-A statement that enters the record late (recorded with an old ``stated_at``, or approved after
-review) adds history rather than fixing it; announcing those would turn every backfill, or a
-feed read newest item first, into one message per statement. Whatever any of them does to the
-current stance is announced as ``stance.changed`` all the same.
-"""
+"""The events that revise (``service.projections.revisions.REVISING_EVENTS``), as the payload's
+``cause`` names them."""
 
 
 def stance_revised_payload(
