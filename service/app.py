@@ -16,6 +16,7 @@ from service.api.errors import UnhandledErrorMiddleware, install_error_handlers
 from service.api.metrics import MetricsMiddleware
 from service.api.openapi import install_openapi
 from service.api.routes import catalog, event_stream, events, feeds, stances, statements, webhooks
+from service.api.webhook_messages import document_webhooks
 from service.background import BackgroundWork
 from service.config import Settings, get_settings
 from service.db import Database
@@ -90,5 +91,6 @@ def create_app(
     app.include_router(stances.router)
     app.include_router(feeds.router)
     install_dashboard(app)
+    document_webhooks(app)
     install_openapi(app, public_reads=settings.public_reads)
     return app

@@ -53,8 +53,10 @@ def install_openapi(app: FastAPI, *, public_reads: bool) -> None:
                 summary=app.summary,
                 description=app.description,
                 routes=app.routes,
+                webhooks=app.webhooks.routes,
                 tags=app.openapi_tags,
             )
+            _webhook_answers(document)
             _add_problem_schemas(document)
             _problems_for_validation(document)
             _auth_on_reads(document, public_reads=public_reads)
@@ -70,6 +72,15 @@ def _operations(document: dict[str, Any]) -> Iterator[dict[str, Any]]:
         for operation in path_item.values():
             if isinstance(operation, dict) and "responses" in operation:
                 yield operation
+
+
+def _webhook_answers(document: dict[str, Any]) -> None:
+    """What a subscriber answers: any 2xx acknowledges; FastAPI's 422 says nothing about them."""
+    for path_item in document.get("webhooks", {}).values():
+        for operation in path_item.values():
+            operation["responses"] = {
+                "2XX": {"description": "Acknowledged; anything else is retried later."}
+            }
 
 
 def _add_problem_schemas(document: dict[str, Any]) -> None:

@@ -45,7 +45,9 @@ class WebhookIn(BaseModel):
         default=None, max_length=200, description="Only these topics; null or empty for any."
     )
     flips_only: bool = Field(
-        default=False, description="Only changes whose sign flips (supports side ↔ opposes side)."
+        default=False,
+        description="Only changes whose sign flips (supports side ↔ opposes side), and revisions "
+        "with a stretch of valid time whose sign flips.",
     )
 
 

@@ -7,7 +7,10 @@ transaction lasts (nothing else writes these tables meanwhile: the projector hol
 so a rebuild, one long transaction, never reads back what it wrote.
 
 Stance changes are decided per event, so the same log gives the same ``stance_changes`` whatever
-the batch boundaries: incremental updating and a rebuild cannot disagree. Payloads are read as
+the batch boundaries: incremental updating and a rebuild cannot disagree. So are revisions (a
+correction or retraction that moved the stance for some past valid time but not the current one,
+see ``service.projections.revisions``), which go to the change hooks with the changes and are
+not stored; a rebuild or verify does not compute them. Payloads are read as
 the JSON the domain encodes (``service.domain.events``): building the dataclasses would cost more
 than the rest of the projection together.
 """
@@ -22,7 +25,7 @@ import orjson
 from sqlalchemy import Connection, select, tuple_
 
 from service.domain.stances import Stance, is_flip
-from service.projections import bulk
+from service.projections import bulk, revisions
 from service.projections.pairs import Pair, Segment, Timeline, Window, segments
 from service.store.event_store import RecordedEvent
 from service.store.read_model_tables import ReadModelTables
@@ -51,7 +54,8 @@ class StatementProjection:
 
     ``hold_open`` (a rebuild, a verify: one transaction from position 0) keeps rectangles that
     are still open in memory until ``finish``, so each is inserted once, already closed where the
-    log closes it, instead of inserted and then updated.
+    log closes it, instead of inserted and then updated. It also skips revisions, which only the
+    change hooks read, and a rebuild announces nothing.
     """
 
     def __init__(self, tables: ReadModelTables, *, hold_open: bool = False) -> None:
@@ -64,6 +68,7 @@ class StatementProjection:
         self._dirty: set[Pair] = set()
         self._changes: list[dict[str, Any]] = []
         self._written_changes: list[dict[str, Any]] = []
+        self._revisions: list[dict[str, Any]] = []
         self._open_intervals: dict[tuple[Pair, datetime], dict[str, Any]] = {}
         self._finished_intervals: list[dict[str, Any]] = []
         self._closed_intervals: list[dict[str, Any]] = []
@@ -71,7 +76,8 @@ class StatementProjection:
     def apply(
         self, connection: Connection, events: Sequence[RecordedEvent]
     ) -> list[dict[str, Any]]:
-        """Apply ``events`` (in position order) and write them; returns the stance changes."""
+        """Apply ``events`` (in position order) and write them; returns the stance changes, then
+        the revisions (``revisions.is_revision`` tells them apart)."""
         relevant = [event for event in events if event.type in STATEMENT_EVENTS]
         if not relevant:
             return []
@@ -80,7 +86,8 @@ class StatementProjection:
         for event in relevant:
             self._apply_event(connection, event)
         self._write(connection)
-        return self._written_changes
+        revised, self._revisions = self._revisions, []
+        return self._written_changes + revised
 
     def finish(self, connection: Connection) -> None:
         """Write the rectangles ``hold_open`` kept back: the end of a rebuild or verify."""
@@ -183,14 +190,20 @@ class StatementProjection:
             touched.setdefault(old_pair, self._pair(connection, old_pair))
         added = version if version["counts"] else None
         opened: list[tuple[Pair, Segment]] = []
+        revised = len(self._revisions)
         for each, timeline in touched.items():
             take = removed if removed is not None and _pair_of(removed) == each else None
             put = added if added is not None and each == pair else None
             if take is not None or put is not None:
                 opened.extend(self._move(each, timeline, take, put, event))
         self._open_rectangles(opened, event)
+        changed = len(self._changes)
         for each in touched:
             self._refresh_current(connection, each, event)
+        if len(self._changes) > changed and len(self._revisions) > revised:
+            self._revisions[revised:] = revisions.without_changed(
+                self._revisions[revised:], self._changes[changed:]
+            )
 
     def _move(
         self,
@@ -201,7 +214,8 @@ class StatementProjection:
         event: RecordedEvent,
     ) -> list[tuple[Pair, Segment]]:
         """Take ``removed`` out of the pair and put ``added`` in; close the rectangles whose
-        answer moved and return the segments to open in their place."""
+        answer moved and return the segments to open in their place. Notes the revision, if
+        a stance label moved."""
         before_entries = timeline.entries[:] if removed is not None and added else None
         windows = []
         if removed is not None:
@@ -231,7 +245,30 @@ class StatementProjection:
             old = before.get(start)
             if old is None or not old.same(new):
                 opened.append((pair, new))
+        if not self.hold_open and event.type in revisions.REVISING_EVENTS:
+            self._note_revision(pair, window, before, after, event)
         return opened
+
+    def _note_revision(
+        self,
+        pair: Pair,
+        window: Window,
+        before: dict[datetime, Segment],
+        after: dict[datetime, Segment],
+        event: RecordedEvent,
+    ) -> None:
+        found = revisions.revision(
+            pair,
+            window,
+            before,
+            after,
+            position=event.position,
+            event_type=event.type,
+            event_id=event.event_id,
+            recorded_at=event.recorded_at,
+        )
+        if found is not None:
+            self._revisions.append(found)
 
     def _close_rectangle(self, pair: Pair, start: datetime, event: RecordedEvent) -> None:
         row = self._open_intervals.pop((pair, start), None)

@@ -1,4 +1,5 @@
-"""The outbox: one delivery per (stance change, matching subscription), written by the projector.
+"""The outbox: one delivery per (stance change or revision, matching subscription), written by
+the projector.
 
 ``write_outbox`` is a projector change hook, so it runs inside the transaction that records the
 stance change: the change and its announcements commit together or not at all. A change is never
@@ -20,13 +21,17 @@ from typing import Any
 from sqlalchemy import Connection, Table, select
 from sqlalchemy.dialects import postgresql, sqlite
 
+from service.projections.revisions import is_revision
 from service.store.read_model_tables import ReadModelTables
 from service.store.webhook_tables import deliveries_table, subscriptions_table
 from service.webhooks.payload import (
+    REVISION_CAUSES,
     EventType,
+    RevisedStretch,
     StanceSnapshot,
     outbox_key,
     stance_changed_payload,
+    stance_revised_payload,
 )
 
 
@@ -53,6 +58,8 @@ class _Filter:
     flips_only: bool
 
     def matches(self, change: dict[str, Any]) -> bool:
+        """Actors and topics as given; ``flips_only`` wants a change that flips, or a revision
+        with a stretch that flips (the same ``flip`` key on both)."""
         if self.actor_ids is not None and change["actor_id"] not in self.actor_ids:
             return False
         if self.topic_ids is not None and change["topic_id"] not in self.topic_ids:
@@ -61,7 +68,9 @@ class _Filter:
 
 
 def write_outbox(connection: Connection, changes: Sequence[dict[str, Any]]) -> None:
-    """Queue a ``stance.changed`` message for every matching subscription of every change.
+    """Queue a ``stance.changed`` message for every matching subscription of every change, and a
+    ``stance.revised`` one for every revision (the projection hands both, ``is_revision`` tells
+    them apart).
 
     Row ids are deterministic (event, pair, subscription), and a row whose id exists already is
     skipped rather than failing the batch, so replaying a batch can never duplicate a message or
@@ -74,13 +83,20 @@ def write_outbox(connection: Connection, changes: Sequence[dict[str, Any]]) -> N
     matched = [(change, subs) for change, subs in matched if subs]
     if not matched:
         return
-    previous_since = _previous_since(connection, [change for change, _ in matched])
+    previous_since = _previous_since(
+        connection, [change for change, _ in matched if not is_revision(change)]
+    )
     now = datetime.now(UTC)
     rows: list[dict[str, Any]] = []
     for change, subscriptions in matched:
-        body = _payload(change, previous_since.get(_change_key(change))).decode("utf-8")
+        if is_revision(change):
+            event_type, body = EventType.REVISED, _revised_payload(change)
+        else:
+            event_type = EventType.CHANGED
+            body = _payload(change, previous_since.get(_change_key(change)))
+        text = body.decode("utf-8")
         for subscription in subscriptions:
-            rows.append(_row(change, subscription.subscription_id, body, now))
+            rows.append(_row(change, subscription.subscription_id, event_type, text, now))
     insert_ignoring_duplicates(connection, deliveries_table, rows)
 
 
@@ -176,8 +192,35 @@ def _payload(change: dict[str, Any], previous_since: datetime | None) -> bytes:
     )
 
 
+def _revised_payload(revision: dict[str, Any]) -> bytes:
+    return stance_revised_payload(
+        occurred_at=revision["recorded_at"],
+        actor=revision["actor_id"],
+        topic=revision["topic_id"],
+        stretches=[
+            RevisedStretch(
+                valid_from=stretch["valid_from"],
+                valid_until=stretch["valid_until"],
+                before=_stance_snapshot(stretch["before"]),
+                after=_stance_snapshot(stretch["after"]),
+            )
+            for stretch in revision["stretches"]
+        ],
+        cause=REVISION_CAUSES[revision["event_type"]],
+        position=revision["position"],
+    )
+
+
+def _stance_snapshot(snapshot: dict[str, Any] | None) -> StanceSnapshot | None:
+    return None if snapshot is None else StanceSnapshot(**snapshot)
+
+
 def _row(
-    change: dict[str, Any], subscription_id: uuid.UUID, body: str, now: datetime
+    change: dict[str, Any],
+    subscription_id: uuid.UUID,
+    event_type: EventType,
+    body: str,
+    now: datetime,
 ) -> dict[str, Any]:
     return {
         "id": outbox_key(
@@ -187,7 +230,7 @@ def _row(
             topic_id=change["topic_id"],
         ),
         "subscription_id": subscription_id,
-        "event_type": EventType.CHANGED.value,
+        "event_type": event_type.value,
         "actor_id": change["actor_id"],
         "topic_id": change["topic_id"],
         "payload": body,

@@ -8,6 +8,7 @@ delivery produces.
 
 import json
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -71,6 +72,68 @@ def stance_changed_payload(
     return json.dumps(document, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
 
 
+@dataclass(frozen=True)
+class RevisedStretch:
+    """Valid times [valid_from, valid_until) whose stance a correction moved, both sides of it."""
+
+    valid_from: datetime
+    valid_until: datetime | None
+    before: StanceSnapshot | None
+    after: StanceSnapshot | None
+
+
+REVISION_CAUSES = {"StatementCorrected": "corrected", "StatementRetracted": "retracted"}
+"""The events that revise (``service.projections.revisions.REVISING_EVENTS``), as the payload's
+``cause`` names them."""
+
+
+def stance_revised_payload(
+    *,
+    occurred_at: datetime,
+    actor: str,
+    topic: str,
+    stretches: Sequence[RevisedStretch],
+    cause: str,
+    position: int,
+) -> bytes:
+    """The ``stance.revised`` body: what the record now says for past valid times.
+
+    One message per (event, pair) lists every stretch the event moved, oldest first; each
+    stretch's ``flip`` (and the message's, when any stretch flips) is derived with the domain's
+    rule, as for ``stance.changed``. ``cause`` is ``corrected`` or ``retracted``.
+    """
+    if not stretches:
+        raise ValueError("a revision needs at least one stretch of valid time")
+    revisions = []
+    for stretch in stretches:
+        before = None if stretch.before is None else parse_stance(stretch.before.stance)
+        after = None if stretch.after is None else parse_stance(stretch.after.stance)
+        if before == after:
+            raise ValueError("a revised stretch must change the stance")
+        revisions.append(
+            {
+                "from": _iso(stretch.valid_from),
+                "until": None if stretch.valid_until is None else _iso(stretch.valid_until),
+                "before": _snapshot(stretch.before),
+                "after": _snapshot(stretch.after),
+                "flip": is_flip(before, after),
+            }
+        )
+    document = {
+        "type": EventType.REVISED.value,
+        "timestamp": _iso(occurred_at),
+        "data": {
+            "actor": actor,
+            "topic": topic,
+            "revisions": revisions,
+            "flip": any(revision["flip"] for revision in revisions),
+            "cause": cause,
+            "position": position,
+        },
+    }
+    return json.dumps(document, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+
+
 def message_id(outbox_id: uuid.UUID | str) -> str:
     """``msg_<32 hex digits>`` from the outbox row's UUID, so every retry carries the same id."""
     return MESSAGE_ID_PREFIX + uuid.UUID(str(outbox_id)).hex
@@ -88,7 +151,9 @@ def outbox_key(
     A projector that processes the same event twice (a crash before its checkpoint commits) then
     writes the same key, which a primary key or unique constraint turns into one row, one message.
     One event can change two (actor, topic) pairs (a correction that moves a statement to another
-    actor or topic), so the outbox passes the pair too, giving each change its own message.
+    actor or topic), so the outbox passes the pair too, giving each change its own message. The
+    message type is not part of the key: an event gives a pair a ``stance.changed`` or a
+    ``stance.revised``, never both, so the key is one message per (event, pair, subscription).
     """
     name = f"{uuid.UUID(str(event_id))}/{subscription_id}"
     if actor_id is not None or topic_id is not None:

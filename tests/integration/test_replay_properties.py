@@ -1,5 +1,8 @@
 """Property: for any history, the SQL replay equals a pure fold of the log, and incremental
-projection equals a rebuild. On SQLite and PostgreSQL.
+projection equals a rebuild. On SQLite and PostgreSQL. And what the projection hands its change
+hooks (stance changes, revisions) is, event by event, where the fold's stance moved: a change
+when the current stance's label moved, else (for a correction or retraction) one revision listing
+the valid times whose label did.
 
 Histories are random sequences of statements with out-of-order stated_at, corrections of stance,
 date, actor and topic, retractions, approvals and rejections (some statements wait for review),
@@ -27,8 +30,9 @@ from service.domain.commands import (
 )
 from service.domain.errors import DomainError
 from service.domain.replay import fold_stances, fold_statements
-from service.domain.stances import is_flip
+from service.domain.stances import Stance, StanceAt, is_flip, pick_stance
 from service.domain.values import Source
+from service.projections.revisions import REVISING_EVENTS, is_revision
 from service.projections.runner import Projector
 from service.queries import current_stances, stance, stances
 from service.wiring import build_services
@@ -95,8 +99,11 @@ def _command(op: tuple, statements: list[uuid.UUID]):
     }[kind]()
 
 
-def _run_history(database: Database, ops: list[tuple], every: int) -> Projector:
-    services = build_services(Settings(min_confidence=0.5), database)
+def _run_history(
+    database: Database, ops: list[tuple], every: int, heard: list[dict] | None = None
+) -> Projector:
+    hooks = [] if heard is None else [lambda _connection, changes: heard.extend(changes)]
+    services = build_services(Settings(min_confidence=0.5), database, change_hooks=hooks)
     services.bus.after_write = []  # the test decides when the projector catches up
     for actor in ACTORS:
         services.bus.execute(RegisterActor(actor, actor.upper(), "person", "BY"))
@@ -111,7 +118,7 @@ def _run_history(database: Database, ops: list[tuple], every: int) -> Projector:
             services.bus.execute(command)
         if count % every == 0:
             services.projector.catch_up(max_batches=1)
-    small_batches = Projector(database, services.store, batch_size=3)
+    small_batches = Projector(database, services.store, batch_size=3, change_hooks=hooks)
     small_batches.catch_up()
     return small_batches
 
@@ -175,12 +182,14 @@ def test_sql_replay_equals_the_fold_and_incremental_equals_rebuild(
 
 
 def _check_history(database: Database, ops, every: int, when) -> None:
-    projector = _run_history(database, ops, every)
+    heard: list[dict] = []
+    projector = _run_history(database, ops, every, heard)
 
     assert projector.verify() == []
 
     services = build_services(Settings(), database)
     log = logged_events(services)
+    _check_what_the_hooks_heard(log, heard)
     times = [e.recorded_at for e in log]
     far = datetime(9999, 1, 1, tzinfo=UTC)
     with database.read() as session:
@@ -207,3 +216,89 @@ def _check_history(database: Database, ops, every: int, when) -> None:
                         )
                         == cell
                     ), probe
+
+
+# Valid times that tell every stance apart: statements are stated on whole days 0..40.
+_VALID_TIMES = [BASE + timedelta(days=d, hours=h) for d in range(-1, 42) for h in (0, 12)]
+
+
+def _candidates(log, upto: int) -> dict[tuple[str, str], list[StanceAt]]:
+    """Each pair's counting statements after the events up to position ``upto``."""
+    far = datetime(9999, 1, 1, tzinfo=UTC)
+    found: dict[tuple[str, str], list[StanceAt]] = {}
+    known = [entry for entry in log if entry.position <= upto]
+    for state in fold_statements(known, known_at=far).values():
+        if state.counts:
+            found.setdefault((state.actor_id, state.topic_id), []).append(
+                StanceAt(
+                    state.actor_id,
+                    state.topic_id,
+                    state.stance,
+                    state.statement_id,
+                    state.stated_at,
+                    state.recorded_position,
+                )
+            )
+    return found
+
+
+def _snapshot(chosen: StanceAt | None) -> tuple | None:
+    if chosen is None:
+        return None
+    return chosen.stance.value, chosen.stated_at, chosen.statement_id
+
+
+def _check_what_the_hooks_heard(log, heard: list[dict]) -> None:
+    """Replay the fold event by event and compare each pair's stance over valid time before and
+    after the event with the changes and revisions the hooks were given for it."""
+    changes = {(c["position"], c["actor_id"], c["topic_id"]) for c in heard if not is_revision(c)}
+    revisions = [r for r in heard if is_revision(r)]
+    by_key = {(r["position"], r["actor_id"], r["topic_id"]): r for r in revisions}
+    assert len(by_key) == len(revisions), "one revision per (event, pair)"
+    assert not changes & by_key.keys(), "never both a change and a revision"
+    before = _candidates(log, 0)
+    for entry in log:
+        after = _candidates(log, entry.position)
+        for pair in before.keys() | after.keys():
+            old, new = before.get(pair, []), after.get(pair, [])
+            if old == new:
+                assert (entry.position, *pair) not in by_key
+                continue
+            moved = {}
+            for moment in _VALID_TIMES:
+                was = _snapshot(pick_stance(old, as_of=moment))
+                now = _snapshot(pick_stance(new, as_of=moment))
+                if (was and was[0]) != (now and now[0]):
+                    moved[moment] = (was, now)
+            key = (entry.position, *pair)
+            current_moved = _VALID_TIMES[-1] in moved
+            assert (key in changes) == current_moved, key
+            revision = by_key.get(key)
+            if current_moved or not moved or type(entry.event).__name__ not in REVISING_EVENTS:
+                assert revision is None, key
+                continue
+            assert revision is not None, key
+            assert revision["event_type"] == type(entry.event).__name__
+            said = {}
+            for stretch in revision["stretches"]:
+                low, high = stretch["valid_from"], stretch["valid_until"]
+                inside = [t for t in _VALID_TIMES if low <= t and (high is None or t < high)]
+                assert inside, stretch
+                for moment in inside:
+                    said[moment] = tuple(
+                        None
+                        if side is None
+                        else (side["stance"], side["since"], side["statement_id"])
+                        for side in (stretch["before"], stretch["after"])
+                    )
+                flip = (
+                    stretch["before"] is not None
+                    and stretch["after"] is not None
+                    and is_flip(
+                        Stance(stretch["before"]["stance"]), Stance(stretch["after"]["stance"])
+                    )
+                )
+                assert stretch["flip"] == flip
+            assert said == moved, key
+            assert revision["flip"] == any(s["flip"] for s in revision["stretches"])
+        before = after

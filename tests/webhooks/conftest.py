@@ -182,6 +182,17 @@ def world(database: Database, test_db: Any) -> World:
 
 
 @pytest.fixture
+async def worker(database: Database, test_db: Any) -> AsyncIterator[DeliveryWorker]:
+    """A running delivery worker with the test settings, as the process runs one."""
+    settings = fast_settings(test_db.url)
+    async with build_delivery_client(settings) as client:
+        running = DeliveryWorker(database, client, settings)
+        await running.start()
+        yield running
+        await running.stop()
+
+
+@pytest.fixture
 async def make_worker(database: Database, test_db: Any) -> AsyncIterator[WorkerFactory]:
     """Workers with test settings (overridable) on a shared client that may reach 127.0.0.1."""
     made: list[DeliveryWorker] = []

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from fastapi.testclient import TestClient
 from pytest_httpserver import HTTPServer
 from sqlalchemy import select
 from werkzeug import Request, Response
@@ -187,6 +188,13 @@ class World:
             query = query.where(d.c.subscription_id == subscription_id)
         with self.database.read() as session:
             return list(session.connection().execute(query).all())
+
+
+def subscribe(api: TestClient, writer: dict[str, str], url: str, **filters: Any) -> dict[str, Any]:
+    """A subscription made over HTTP; the answer holds its id and secret."""
+    answer = api.post("/v1/webhooks", json={"url": url, **filters}, headers=writer)
+    assert answer.status_code == 201, answer.text
+    return answer.json()  # type: ignore[no-any-return]
 
 
 async def run_until(

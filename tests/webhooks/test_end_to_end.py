@@ -2,35 +2,17 @@
 and a real receiver on 127.0.0.1 that verifies every message with the ``standardwebhooks`` package.
 """
 
-from collections.abc import AsyncIterator, Callable
-from typing import Any
+from collections.abc import Callable
 
 import pytest
 from fastapi.testclient import TestClient
 from pytest_httpserver import HTTPServer
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
-from service.db import Database
-from service.webhooks.worker import DeliveryWorker, build_delivery_client
-from tests.webhooks.harness import Receiver, World, fast_settings, wait_for
+from service.webhooks.worker import DeliveryWorker
+from tests.webhooks.harness import Receiver, World, subscribe, wait_for
 
 pytestmark = pytest.mark.anyio
-
-
-@pytest.fixture
-async def worker(database: Database, test_db: Any) -> AsyncIterator[DeliveryWorker]:
-    settings = fast_settings(test_db.url)
-    async with build_delivery_client(settings) as client:
-        running = DeliveryWorker(database, client, settings)
-        await running.start()
-        yield running
-        await running.stop()
-
-
-def subscribe(api: TestClient, writer: dict[str, str], url: str, **filters: Any) -> dict[str, Any]:
-    answer = api.post("/v1/webhooks", json={"url": url, **filters}, headers=writer)
-    assert answer.status_code == 201, answer.text
-    return answer.json()  # type: ignore[no-any-return]
 
 
 async def test_a_stance_change_reaches_exactly_the_matching_subscribers(

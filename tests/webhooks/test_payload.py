@@ -10,10 +10,12 @@ from service.domain.errors import UnknownStance
 from service.domain.stances import Stance
 from service.webhooks.payload import (
     EventType,
+    RevisedStretch,
     StanceSnapshot,
     message_id,
     outbox_key,
     stance_changed_payload,
+    stance_revised_payload,
 )
 
 STATEMENT_BEFORE = uuid.UUID("0b6f2c36-8f55-4d8e-9a39-3f1f7d0d2a01")
@@ -72,8 +74,44 @@ def test_a_first_stance_has_no_previous_and_a_withdrawn_one_no_current() -> None
         build(previous=None, current=None)
 
 
-def test_a_correction_of_the_past_is_a_revision() -> None:
-    assert json.loads(build(event_type=EventType.REVISED))["type"] == "stance.revised"
+def revised(*stretches: RevisedStretch, cause: str = "corrected") -> bytes:
+    return stance_revised_payload(
+        occurred_at=OCCURRED,
+        actor="jane-doe",
+        topic="carbon-tax",
+        stretches=stretches,
+        cause=cause,
+        position=4212,
+    )
+
+
+def test_a_revision_lists_its_stretches_compactly_in_a_fixed_order() -> None:
+    earlier = datetime(2024, 1, 5, tzinfo=UTC)
+    stretch = RevisedStretch(earlier, BEFORE.since, None, BEFORE)
+    fixed = RevisedStretch(BEFORE.since, NOW.since, BEFORE, NOW)
+    assert revised(stretch, fixed) == (
+        b'{"type":"stance.revised","timestamp":"2024-06-02T12:00:06Z","data":{'
+        b'"actor":"jane-doe","topic":"carbon-tax","revisions":['
+        b'{"from":"2024-01-05T00:00:00Z","until":"2024-03-01T09:30:00Z","before":null,'
+        b'"after":{"stance":"supports","since":"2024-03-01T09:30:00Z",'
+        b'"statement_id":"0b6f2c36-8f55-4d8e-9a39-3f1f7d0d2a01"},"flip":false},'
+        b'{"from":"2024-03-01T09:30:00Z","until":"2024-06-02T12:00:05.250000Z",'
+        b'"before":{"stance":"supports","since":"2024-03-01T09:30:00Z",'
+        b'"statement_id":"0b6f2c36-8f55-4d8e-9a39-3f1f7d0d2a01"},'
+        b'"after":{"stance":"opposes","since":"2024-06-02T12:00:05.250000Z",'
+        b'"statement_id":"6a3c1f0e-2b7d-4c55-8e21-9d4b1a7c3e02"},"flip":true}],'
+        b'"flip":true,"cause":"corrected","position":4212}}'
+    )
+
+
+def test_a_revision_flips_when_any_stretch_flips_and_must_change_something() -> None:
+    leaning = StanceSnapshot(Stance.LEANS_SUPPORTS, BEFORE.since, STATEMENT_NOW)
+    mild = RevisedStretch(BEFORE.since, None, BEFORE, leaning)
+    assert json.loads(revised(mild, cause="retracted"))["data"]["flip"] is False
+    with pytest.raises(ValueError):
+        revised()
+    with pytest.raises(ValueError):
+        revised(RevisedStretch(BEFORE.since, None, BEFORE, BEFORE))
 
 
 def test_non_ascii_is_sent_as_utf8() -> None:
