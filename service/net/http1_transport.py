@@ -17,15 +17,13 @@ CPU per webhook. It does what a client of small requests needs and no more:
 HTTP/2, proxies and upgrades are not spoken; the feed client keeps httpcore for those.
 """
 
-import asyncio
-import collections
-import contextlib
 import ssl
 from collections.abc import AsyncIterator
 
 import httpcore
 import httpx
 
+from service.net.http1_pool import Connection, ConnectionPool
 from service.net.http1_wire import (
     MAX_CHUNK_LINE_BYTES,
     LocalProtocolError,
@@ -37,7 +35,6 @@ from service.net.http1_wire import (
     parse_head,
 )
 
-READ_BYTES = 64 * 1024
 DEFAULT_PORTS = {"http": 80, "https": 443}
 _ERRORS: dict[type[Exception], type[httpx.TransportError]] = {
     httpcore.ConnectTimeout: httpx.ConnectTimeout,
@@ -52,25 +49,10 @@ _ERRORS: dict[type[Exception], type[httpx.TransportError]] = {
 }
 _MAPPED = tuple(_ERRORS)
 
-Key = tuple[str, str, int]
 
-
-class _Connection:
-    """One socket, the bytes read from it but not consumed yet, and since when it is idle."""
-
-    __slots__ = ("buffer", "idle_since", "key", "stream")
-
-    def __init__(self, stream: httpcore.AsyncNetworkStream, key: Key) -> None:
-        self.stream = stream
-        self.key = key
-        self.buffer = bytearray()
-        self.idle_since = 0.0
-
-    async def fill(self, timeout: float | None) -> bool:
-        """Read what arrives next into the buffer; False at the end of the connection."""
-        data = await self.stream.read(READ_BYTES, timeout=timeout)
-        self.buffer += data
-        return bool(data)
+def _asks_to_close(request: httpx.Request) -> bool:
+    value = request.headers.get("connection")
+    return value is not None and "close" in value.lower()
 
 
 def _mapped(exc: Exception) -> httpx.TransportError:
@@ -90,36 +72,37 @@ class HTTP1Transport(httpx.AsyncBaseTransport):
         max_keepalive_connections: int | None,
         keepalive_expiry: float | None,
     ) -> None:
-        self._backend = network_backend
-        self._ssl_context = ssl_context
         ssl_context.set_alpn_protocols(["http/1.1"])
-        self._max_connections = max_connections if max_connections is not None else 1 << 30
-        self._max_idle = (
-            max_keepalive_connections if max_keepalive_connections is not None else 1 << 30
+        self._pool = ConnectionPool(
+            network_backend=network_backend,
+            ssl_context=ssl_context,
+            max_connections=max_connections,
+            max_keepalive_connections=max_keepalive_connections,
+            keepalive_expiry=keepalive_expiry,
         )
-        self._expiry = keepalive_expiry
-        self._idle: dict[Key, list[_Connection]] = {}
-        self._idle_count = 0
-        self._open = 0  # connections open or being opened, the idle ones included
-        self._waiters: collections.deque[asyncio.Future[None]] = collections.deque()
-        self._closed = False
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         url = request.url
         if url.scheme not in DEFAULT_PORTS:
             raise httpx.UnsupportedProtocol(f"the URL scheme must be http or https: {url}")
-        key = (url.scheme, url.raw_host.decode("ascii"), url.port or DEFAULT_PORTS[url.scheme])
+        origin = (url.scheme, url.raw_host.decode("ascii"), url.port or DEFAULT_PORTS[url.scheme])
         timeouts: dict[str, float | None] = request.extensions.get("timeout", {})
         try:
-            connection = await self._acquire(key, timeouts)
+            connection = await self._pool.acquire(
+                origin, connect_timeout=timeouts.get("connect"), pool_timeout=timeouts.get("pool")
+            )
             try:
-                head = await self._exchange(connection, request, timeouts)
+                head = await _exchange(connection, request, timeouts)
             except BaseException:
-                await self._discard(connection)
+                await self._pool.discard(connection)
                 raise
         except _MAPPED as exc:
             raise _mapped(exc) from exc
-        body = _ResponseBody(self, connection, head, timeouts.get("read"))
+        # A request that asked to close gets its connection closed after it, whatever the reply.
+        keep_alive = head.keep_alive and not _asks_to_close(request)
+        body = _ResponseBody(
+            self._pool, connection, head, timeouts.get("read"), keep_alive=keep_alive
+        )
         return httpx.Response(
             head.status_code,
             headers=head.headers,
@@ -128,137 +111,7 @@ class HTTP1Transport(httpx.AsyncBaseTransport):
         )
 
     async def aclose(self) -> None:
-        self._closed = True
-        idle = [connection for connections in self._idle.values() for connection in connections]
-        self._idle.clear()
-        self._idle_count = 0
-        for connection in idle:
-            await self._discard(connection)
-
-    # --- one exchange ----------------------------------------------------------------------
-
-    async def _exchange(
-        self, connection: _Connection, request: httpx.Request, timeouts: dict[str, float | None]
-    ) -> ResponseHead:
-        """Write the request, read up to the end of the final (not 1xx) response head."""
-        try:
-            body = request.content
-        except httpx.RequestNotRead:
-            body = b"".join([chunk async for chunk in request.stream])  # type: ignore[union-attr]
-        method = request.method.encode("ascii")
-        data = encode_request(
-            method,
-            request.url.raw_path,
-            request.headers.raw,
-            body,
-            chunked="transfer-encoding" in request.headers,
-        )
-        await connection.stream.write(data, timeout=timeouts.get("write"))
-        read_timeout = timeouts.get("read")
-        buffer = connection.buffer
-        while True:
-            end = find_head_end(buffer)
-            while end < 0:
-                if not await connection.fill(read_timeout):
-                    raise ProtocolError("the server closed the connection without a response")
-                end = find_head_end(buffer)
-            head = parse_head(bytes(buffer[:end]), method=method)
-            del buffer[: end + 4]
-            if head.status_code >= 200:
-                return head
-            if head.status_code == 101:
-                raise ProtocolError("the server switched protocols, which was not asked for")
-            # 100 Continue, 103 Early Hints: the real response follows.
-
-    # --- the pool --------------------------------------------------------------------------
-
-    async def _acquire(self, key: Key, timeouts: dict[str, float | None]) -> _Connection:
-        """An idle connection to ``key`` that is still good, else a new one within the limit."""
-        loop = asyncio.get_running_loop()
-        pool_timeout = timeouts.get("pool")
-        deadline = None if pool_timeout is None else loop.time() + pool_timeout
-        while True:
-            if self._closed:
-                raise RuntimeError("the transport is closed")
-            idle = self._idle.get(key)
-            while idle:
-                connection = idle.pop()  # the most recently used: the least likely to expire
-                self._idle_count -= 1
-                if self._still_good(connection, loop.time()):
-                    return connection
-                await self._discard(connection)
-            if self._open < self._max_connections:
-                self._open += 1
-                try:
-                    return await self._connect(key, timeouts.get("connect"))
-                except BaseException:
-                    self._open -= 1
-                    self._wake()
-                    raise
-            if self._idle_count:
-                await self._close_any_idle()  # make room: another origin's idle connection
-                continue
-            waiter = loop.create_future()
-            self._waiters.append(waiter)
-            try:
-                async with asyncio.timeout_at(deadline):
-                    await waiter
-            except TimeoutError:
-                raise httpcore.PoolTimeout("no connection became free in time") from None
-            finally:
-                with contextlib.suppress(ValueError):
-                    self._waiters.remove(waiter)
-
-    async def _connect(self, key: Key, timeout: float | None) -> _Connection:
-        scheme, host, port = key
-        stream = await self._backend.connect_tcp(host, port, timeout=timeout)
-        if scheme == "https":
-            try:
-                stream = await stream.start_tls(
-                    self._ssl_context, server_hostname=host, timeout=timeout
-                )
-            except BaseException:
-                await stream.aclose()
-                raise
-        return _Connection(stream, key)
-
-    def _still_good(self, connection: _Connection, now: float) -> bool:
-        """Not expired, and nothing arrived while idle (data or end-of-file: it is closing)."""
-        if self._expiry is not None and now - connection.idle_since > self._expiry:
-            return False
-        return not connection.stream.get_extra_info("is_readable")
-
-    async def release(self, connection: _Connection, *, reusable: bool) -> None:
-        """A response is done with ``connection``: keep it for the next request, or close it."""
-        if reusable and not self._closed and self._idle_count < self._max_idle:
-            connection.idle_since = asyncio.get_running_loop().time()
-            self._idle.setdefault(connection.key, []).append(connection)
-            self._idle_count += 1
-            self._wake()
-        else:
-            await self._discard(connection)
-
-    async def _discard(self, connection: _Connection) -> None:
-        self._open -= 1
-        self._wake()
-        with contextlib.suppress(Exception):
-            await connection.stream.aclose()
-
-    async def _close_any_idle(self) -> None:
-        for key, connections in self._idle.items():
-            if connections:
-                connection = connections.pop(0)  # the oldest of that origin
-                self._idle_count -= 1
-                if not connections:
-                    del self._idle[key]
-                await self._discard(connection)
-                return
-
-    def _wake(self) -> None:
-        """Something freed up: every waiter looks again (they are rare, so no fairness)."""
-        for waiter in self._waiters:
-            if not waiter.done():
-                waiter.set_result(None)
+        await self._pool.aclose()
 
 
 class _ResponseBody(httpx.AsyncByteStream):
@@ -266,15 +119,18 @@ class _ResponseBody(httpx.AsyncByteStream):
 
     def __init__(
         self,
-        transport: HTTP1Transport,
-        connection: _Connection,
+        pool: ConnectionPool,
+        connection: Connection,
         head: ResponseHead,
         read_timeout: float | None,
+        *,
+        keep_alive: bool,
     ) -> None:
-        self._transport = transport
+        self._pool = pool
         self._connection = connection
         self._head = head
         self._timeout = read_timeout
+        self._keep_alive = keep_alive
         self._complete = head.length == 0
         self._closed = False
 
@@ -299,8 +155,8 @@ class _ResponseBody(httpx.AsyncByteStream):
             return
         self._closed = True
         connection = self._connection
-        reusable = self._complete and self._head.keep_alive and not connection.buffer
-        await self._transport.release(connection, reusable=reusable)
+        reusable = self._complete and self._keep_alive and not connection.buffer
+        await self._pool.release(connection, reusable=reusable)
 
     async def _sized(self, remaining: int) -> AsyncIterator[bytes]:
         connection = self._connection
@@ -345,3 +201,37 @@ class _ResponseBody(httpx.AsyncByteStream):
         line = bytes(buffer[:end])
         del buffer[: end + 2]
         return line
+
+
+async def _exchange(
+    connection: Connection, request: httpx.Request, timeouts: dict[str, float | None]
+) -> ResponseHead:
+    """Write the request, read up to the end of the final (not 1xx) response head."""
+    try:
+        body = request.content
+    except httpx.RequestNotRead:
+        body = b"".join([chunk async for chunk in request.stream])  # type: ignore[union-attr]
+    method = request.method.encode("ascii")
+    data = encode_request(
+        method,
+        request.url.raw_path,
+        request.headers.raw,
+        body,
+        chunked="transfer-encoding" in request.headers,
+    )
+    await connection.stream.write(data, timeout=timeouts.get("write"))
+    read_timeout = timeouts.get("read")
+    buffer = connection.buffer
+    while True:
+        end = find_head_end(buffer)
+        while end < 0:
+            if not await connection.fill(read_timeout):
+                raise ProtocolError("the server closed the connection without a response")
+            end = find_head_end(buffer)
+        head = parse_head(bytes(buffer[:end]), method=method)
+        del buffer[: end + 4]
+        if head.status_code >= 200:
+            return head
+        if head.status_code == 101:
+            raise ProtocolError("the server switched protocols, which was not asked for")
+        # 100 Continue, 103 Early Hints: the real response follows.
