@@ -50,11 +50,6 @@ _ERRORS: dict[type[Exception], type[httpx.TransportError]] = {
 _MAPPED = tuple(_ERRORS)
 
 
-def _asks_to_close(request: httpx.Request) -> bool:
-    value = request.headers.get("connection")
-    return value is not None and "close" in value.lower()
-
-
 def _mapped(exc: Exception) -> httpx.TransportError:
     kind = next(mapped for raw, mapped in _ERRORS.items() if isinstance(exc, raw))
     return kind(str(exc) or type(exc).__name__)
@@ -92,14 +87,14 @@ class HTTP1Transport(httpx.AsyncBaseTransport):
                 origin, connect_timeout=timeouts.get("connect"), pool_timeout=timeouts.get("pool")
             )
             try:
-                head = await _exchange(connection, request, timeouts)
+                head, closes = await _exchange(connection, request, timeouts)
             except BaseException:
                 await self._pool.discard(connection)
                 raise
         except _MAPPED as exc:
             raise _mapped(exc) from exc
         # A request that asked to close gets its connection closed after it, whatever the reply.
-        keep_alive = head.keep_alive and not _asks_to_close(request)
+        keep_alive = head.keep_alive and not closes
         body = _ResponseBody(
             self._pool, connection, head, timeouts.get("read"), keep_alive=keep_alive
         )
@@ -205,20 +200,15 @@ class _ResponseBody(httpx.AsyncByteStream):
 
 async def _exchange(
     connection: Connection, request: httpx.Request, timeouts: dict[str, float | None]
-) -> ResponseHead:
-    """Write the request, read up to the end of the final (not 1xx) response head."""
+) -> tuple[ResponseHead, bool]:
+    """Write the request, read up to the end of the final (not 1xx) response head; and whether
+    the request asked to close the connection after it."""
     try:
         body = request.content
     except httpx.RequestNotRead:
         body = b"".join([chunk async for chunk in request.stream])  # type: ignore[union-attr]
     method = request.method.encode("ascii")
-    data = encode_request(
-        method,
-        request.url.raw_path,
-        request.headers.raw,
-        body,
-        chunked="transfer-encoding" in request.headers,
-    )
+    data, closes = encode_request(method, request.url.raw_path, request.headers.raw, body)
     await connection.stream.write(data, timeout=timeouts.get("write"))
     read_timeout = timeouts.get("read")
     buffer = connection.buffer
@@ -231,7 +221,7 @@ async def _exchange(
         head = parse_head(bytes(buffer[:end]), method=method)
         del buffer[: end + 4]
         if head.status_code >= 200:
-            return head
+            return head, closes
         if head.status_code == 101:
             raise ProtocolError("the server switched protocols, which was not asked for")
         # 100 Continue, 103 Early Hints: the real response follows.

@@ -43,16 +43,27 @@ class ResponseHead:
 
 
 def encode_request(
-    method: bytes, target: bytes, headers: list[tuple[bytes, bytes]], body: bytes, *, chunked: bool
-) -> bytes:
-    """The request as it goes on the wire, body included, so it leaves in one write."""
+    method: bytes, target: bytes, headers: list[tuple[bytes, bytes]], body: bytes
+) -> tuple[bytes, bool]:
+    """The request as it goes on the wire, body included, so it leaves in one write; and whether
+    it asked for the connection to close after it.
+
+    A ``Transfer-Encoding`` header (httpx sets one for a streamed body) frames the body as one
+    chunk; otherwise the caller's ``Content-Length`` does.
+    """
     if _BAD_NAME.search(method) or _BAD_VALUE.search(target) or b" " in target:
         raise LocalProtocolError("the method or the request target is not valid HTTP")
     lines = [b"%s %s HTTP/1.1\r\n" % (method, target)]
+    chunked = closes = False
     for name, value in headers:
         if not name or _BAD_NAME.search(name) or _BAD_VALUE.search(value):
             raise LocalProtocolError(f"the header {name!r} would break the request's framing")
         lines.append(b"%s: %s\r\n" % (name, value))
+        lowered = name.lower()
+        if lowered == b"transfer-encoding":
+            chunked = True
+        elif lowered == b"connection":
+            closes = closes or b"close" in value.lower()
     lines.append(b"\r\n")
     if chunked:
         if body:
@@ -60,7 +71,7 @@ def encode_request(
         lines.append(b"0\r\n\r\n")
     else:
         lines.append(body)
-    return b"".join(lines)
+    return b"".join(lines), closes
 
 
 def find_head_end(buffer: bytearray) -> int:
