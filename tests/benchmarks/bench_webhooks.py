@@ -42,6 +42,7 @@ import sys
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import IO, Any
@@ -209,15 +210,29 @@ async def _serve_worker(database_url: str, concurrency: int) -> None:
     print(json.dumps({**report, "loop_system_seconds": loop_system}), flush=True)
 
 
+def _loop_factory(name: str) -> Callable[[], asyncio.AbstractEventLoop] | None:
+    if name == "uvloop":
+        import uvloop
+
+        return uvloop.new_event_loop
+    return None
+
+
 class WorkerProcess:
     """The delivery worker in a child process, woken and stopped through its stdin."""
 
-    def __init__(self, database_url: str, concurrency: int, *, profile: str | None) -> None:
+    def __init__(
+        self, database_url: str, concurrency: int, *, profile: str | None, loop: str
+    ) -> None:
         self.process = subprocess.Popen(
             [sys.executable, "-m", __spec__.name, "--serve-worker", database_url],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
-            env={**os.environ, "BENCH_WORKER_CONCURRENCY": str(concurrency)},
+            env={
+                **os.environ,
+                "BENCH_WORKER_CONCURRENCY": str(concurrency),
+                "BENCH_WORKER_LOOP": loop,
+            },
         )
         assert self.process.stdin is not None and self.process.stdout is not None
         self._stdin: IO[bytes] = self.process.stdin
@@ -377,14 +392,20 @@ def run_mode(mode: str, backend: str, args: argparse.Namespace, receiver_url: st
             append_seconds = _fill(scene, 0, args.changes)
             load = load_line()
             worker = WorkerProcess(
-                scene.database_url, args.concurrency, profile=args.profile_worker
+                scene.database_url,
+                args.concurrency,
+                profile=args.profile_worker,
+                loop=args.worker_loop,
             )
             started = time.time()
             worker.wake()
             finished = _wait_for(receiver_url, expected, timeout=3600)
         else:
             worker = WorkerProcess(
-                scene.database_url, args.concurrency, profile=args.profile_worker
+                scene.database_url,
+                args.concurrency,
+                profile=args.profile_worker,
+                loop=args.worker_loop,
             )
             started = time.time()
             rate = args.rate if mode == "paced" else 0.0
@@ -465,6 +486,12 @@ def main() -> None:
     parser.add_argument(
         "--profile-worker", metavar="FILE", help="sample the worker with py-spy into FILE"
     )
+    parser.add_argument(
+        "--worker-loop",
+        choices=["asyncio", "uvloop"],
+        default="asyncio",
+        help="the worker's event loop (stance serve and the worker process run on uvloop)",
+    )
     parser.add_argument("--serve-receiver", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--serve-worker", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -473,7 +500,8 @@ def main() -> None:
         return
     if args.serve_worker:
         concurrency = int(os.environ["BENCH_WORKER_CONCURRENCY"])
-        asyncio.run(_serve_worker(args.serve_worker, concurrency))
+        with asyncio.Runner(loop_factory=_loop_factory(os.environ["BENCH_WORKER_LOOP"])) as runner:
+            runner.run(_serve_worker(args.serve_worker, concurrency))
         return
     print(machine_line())
     receiver, url = start_receiver()
