@@ -56,8 +56,14 @@ async def send(
     deadline = loop.time() + timeout
     try:
         async with asyncio.timeout_at(deadline):
-            request = client.build_request(
-                "POST", _parsed(url), content=body, headers=headers, timeout=_timeout(timeout)
+            # Built whole here rather than by ``client.build_request``: every header is the
+            # sender's, and merging them with the client's defaults cost more than the signing.
+            request = httpx.Request(
+                "POST",
+                _parsed(url),
+                content=body,
+                headers=headers,
+                extensions={"timeout": _timeouts(timeout)},
             )
             response = await client.send(request, stream=True, follow_redirects=False)
     except (TimeoutError, httpx.TimeoutException):
@@ -104,6 +110,11 @@ async def _read_excerpt(response: httpx.Response, *, limit: int, deadline: float
 def _parsed(url: str) -> httpx.URL:
     """The URL parsed once per subscriber, not once per message (``httpx.URL`` is immutable)."""
     return httpx.URL(url)
+
+
+def _timeouts(seconds: float) -> dict[str, float | None]:
+    """The connect, read, write and pool timeouts as the transport takes them from a request."""
+    return dict(_timeout(seconds).as_dict())
 
 
 @functools.lru_cache(maxsize=64)

@@ -72,6 +72,9 @@ def build_delivery_client(settings: Settings) -> httpx.AsyncClient:
     (httpcore closes an idle connection whenever the pool holds more connections in all than
     ``max_keepalive_connections``, idle or not; with fewer keep-alive slots than concurrent
     attempts, a busy pool closed and reopened connections all the time.)
+
+    Its transport is the lean HTTP/1.1 one: a delivery is a small POST whose reply matters only for
+    its status and a capped excerpt, and httpcore's general machinery was most of its CPU.
     """
     connections = max(settings.webhook_concurrency, 1)
     return build_client(
@@ -81,6 +84,7 @@ def build_delivery_client(settings: Settings) -> httpx.AsyncClient:
         follow_redirects=False,
         max_redirects=0,
         limits=httpx.Limits(max_connections=connections, max_keepalive_connections=connections),
+        lean=True,
     )
 
 

@@ -42,6 +42,7 @@ import sys
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import IO, Any
@@ -147,14 +148,17 @@ def _cpu_seconds() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-def _main_thread_cpu_seconds() -> float:
-    """CPU of the event loop's thread alone (Linux), so the rest is the database threads'."""
+def _main_thread_cpu_seconds() -> tuple[float, float]:
+    """User and system CPU of the event loop's thread alone (Linux), so the rest is the database
+    threads'; the system part is mostly the kernel's work for the sockets (a loopback ``send``
+    also runs the receiving side of TCP)."""
     try:
         with open(f"/proc/self/task/{threading.get_native_id()}/stat") as stat:
             fields = stat.read().rpartition(")")[2].split()
     except OSError:
-        return float("nan")
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        return float("nan"), float("nan")
+    ticks = os.sysconf("SC_CLK_TCK")
+    return int(fields[11]) / ticks, int(fields[12]) / ticks
 
 
 async def _serve_worker(database_url: str, concurrency: int) -> None:
@@ -197,20 +201,38 @@ async def _serve_worker(database_url: str, concurrency: int) -> None:
             await asyncio.to_thread(listener.stop)
         await worker.stop()
         cpu = _cpu_seconds() - cpu_started
-        loop_cpu = _main_thread_cpu_seconds() - loop_cpu_started
+        loop_user, loop_system = (
+            end - start
+            for end, start in zip(_main_thread_cpu_seconds(), loop_cpu_started, strict=True)
+        )
     database.dispose()
-    print(json.dumps({"cpu_seconds": cpu, "loop_cpu_seconds": loop_cpu}), flush=True)
+    report = {"cpu_seconds": cpu, "loop_cpu_seconds": loop_user + loop_system}
+    print(json.dumps({**report, "loop_system_seconds": loop_system}), flush=True)
+
+
+def _loop_factory(name: str) -> Callable[[], asyncio.AbstractEventLoop] | None:
+    if name == "uvloop":
+        import uvloop
+
+        return uvloop.new_event_loop
+    return None
 
 
 class WorkerProcess:
     """The delivery worker in a child process, woken and stopped through its stdin."""
 
-    def __init__(self, database_url: str, concurrency: int, *, profile: str | None) -> None:
+    def __init__(
+        self, database_url: str, concurrency: int, *, profile: str | None, loop: str
+    ) -> None:
         self.process = subprocess.Popen(
             [sys.executable, "-m", __spec__.name, "--serve-worker", database_url],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
-            env={**os.environ, "BENCH_WORKER_CONCURRENCY": str(concurrency)},
+            env={
+                **os.environ,
+                "BENCH_WORKER_CONCURRENCY": str(concurrency),
+                "BENCH_WORKER_LOOP": loop,
+            },
         )
         assert self.process.stdin is not None and self.process.stdout is not None
         self._stdin: IO[bytes] = self.process.stdin
@@ -230,15 +252,20 @@ class WorkerProcess:
             self._stdin.write(b"\n")
             self._stdin.flush()
 
-    def stop(self) -> tuple[float, float]:
-        """Stop the worker; the CPU seconds it spent, in all and in its event loop's thread."""
+    def stop(self) -> tuple[float, float, float]:
+        """Stop the worker; the CPU seconds it spent: in all, in its event loop's thread, and the
+        system part of the latter."""
         with self._lock:
             self._stdin.write(b"stop\n")
             self._stdin.flush()
         assert self.process.stdout is not None
         report = json.loads(self.process.stdout.readline())
         self.process.wait(30)
-        return float(report["cpu_seconds"]), float(report["loop_cpu_seconds"])
+        return (
+            float(report["cpu_seconds"]),
+            float(report["loop_cpu_seconds"]),
+            float(report["loop_system_seconds"]),
+        )
 
 
 # --- the writer -----------------------------------------------------------------------------
@@ -348,6 +375,7 @@ class Outcome:
     deliver_seconds: float
     worker_cpu_seconds: float
     loop_cpu_seconds: float
+    loop_system_seconds: float
     arrivals: list[list[Any]]
     recorded: dict[int, datetime]
     load: str
@@ -364,20 +392,26 @@ def run_mode(mode: str, backend: str, args: argparse.Namespace, receiver_url: st
             append_seconds = _fill(scene, 0, args.changes)
             load = load_line()
             worker = WorkerProcess(
-                scene.database_url, args.concurrency, profile=args.profile_worker
+                scene.database_url,
+                args.concurrency,
+                profile=args.profile_worker,
+                loop=args.worker_loop,
             )
             started = time.time()
             worker.wake()
             finished = _wait_for(receiver_url, expected, timeout=3600)
         else:
             worker = WorkerProcess(
-                scene.database_url, args.concurrency, profile=args.profile_worker
+                scene.database_url,
+                args.concurrency,
+                profile=args.profile_worker,
+                loop=args.worker_loop,
             )
             started = time.time()
             rate = args.rate if mode == "paced" else 0.0
             append_seconds = _record(scene, 0, args.changes, rate=rate, worker=worker)
             finished = _wait_for(receiver_url, expected, timeout=3600)
-        worker_cpu, loop_cpu = worker.stop()
+        worker_cpu, loop_cpu, loop_system = worker.stop()
         arrivals = httpx.get(f"{receiver_url}/dump", timeout=120).json()[already:]
         with database.read() as session:
             query = select(events_table.c.position, events_table.c.recorded_at)
@@ -393,6 +427,7 @@ def run_mode(mode: str, backend: str, args: argparse.Namespace, receiver_url: st
         deliver_seconds=finished - started,
         worker_cpu_seconds=worker_cpu,
         loop_cpu_seconds=loop_cpu,
+        loop_system_seconds=loop_system,
         arrivals=arrivals,
         recorded=recorded,
         load=load,
@@ -421,9 +456,11 @@ def report(backend: str, outcome: Outcome) -> None:
     )
     per_delivery = outcome.worker_cpu_seconds / deliveries * 1e6
     loop_share = outcome.loop_cpu_seconds / deliveries * 1e6
+    loop_system = outcome.loop_system_seconds / deliveries * 1e6
     print(
         f"  worker CPU: {per_delivery:,.0f} us per delivery ({outcome.worker_cpu_seconds:.1f} s): "
-        f"event loop {loop_share:,.0f} us, database threads {per_delivery - loop_share:,.0f} us"
+        f"event loop {loop_share:,.0f} us ({loop_system:,.0f} us of it system), "
+        f"database threads {per_delivery - loop_share:,.0f} us"
     )
     if outcome.mode != "drain":
         latencies = sorted(
@@ -449,6 +486,12 @@ def main() -> None:
     parser.add_argument(
         "--profile-worker", metavar="FILE", help="sample the worker with py-spy into FILE"
     )
+    parser.add_argument(
+        "--worker-loop",
+        choices=["asyncio", "uvloop"],
+        default="asyncio",
+        help="the worker's event loop (stance serve and the worker process run on uvloop)",
+    )
     parser.add_argument("--serve-receiver", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--serve-worker", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -457,7 +500,8 @@ def main() -> None:
         return
     if args.serve_worker:
         concurrency = int(os.environ["BENCH_WORKER_CONCURRENCY"])
-        asyncio.run(_serve_worker(args.serve_worker, concurrency))
+        with asyncio.Runner(loop_factory=_loop_factory(os.environ["BENCH_WORKER_LOOP"])) as runner:
+            runner.run(_serve_worker(args.serve_worker, concurrency))
         return
     print(machine_line())
     receiver, url = start_receiver()

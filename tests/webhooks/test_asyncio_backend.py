@@ -89,7 +89,13 @@ async def endpoint() -> AsyncIterator[Endpoint]:
         server.close()
 
 
-def client(connections: int = 10, keepalive: int | None = None) -> httpx.AsyncClient:
+@pytest.fixture(params=[False, True], ids=["httpcore", "http1"])
+def lean(request: pytest.FixtureRequest) -> bool:
+    """The same wire behaviour is asked of httpcore on this backend and of the lean transport."""
+    return bool(request.param)
+
+
+def client(lean: bool, connections: int = 10, keepalive: int | None = None) -> httpx.AsyncClient:
     limits = httpx.Limits(
         max_connections=connections,
         max_keepalive_connections=connections if keepalive is None else keepalive,
@@ -101,11 +107,14 @@ def client(connections: int = 10, keepalive: int | None = None) -> httpx.AsyncCl
         follow_redirects=False,
         max_redirects=0,
         limits=limits,
+        lean=lean,
     )
 
 
-async def test_sequential_requests_share_one_kept_alive_connection(endpoint: Endpoint) -> None:
-    async with client() as c:
+async def test_sequential_requests_share_one_kept_alive_connection(
+    endpoint: Endpoint, lean: bool
+) -> None:
+    async with client(lean) as c:
         for n in range(5):
             response = await c.post(endpoint.url, content=b"message %d" % n)
             assert (response.status_code, response.text) == (200, "xx")
@@ -113,9 +122,9 @@ async def test_sequential_requests_share_one_kept_alive_connection(endpoint: End
     assert endpoint.wire.bodies == [9] * 5
 
 
-async def test_a_request_and_its_body_arrive_in_one_write(endpoint: Endpoint) -> None:
+async def test_a_request_and_its_body_arrive_in_one_write(endpoint: Endpoint, lean: bool) -> None:
     body = b'{"type":"stance.changed"}'
-    async with client() as c:
+    async with client(lean) as c:
         await c.post(endpoint.url, content=body, headers={"webhook-id": "msg_1"})
     [first] = endpoint.wire.first_reads
     assert first.startswith(b"POST /hook HTTP/1.1\r\n")
@@ -124,9 +133,10 @@ async def test_a_request_and_its_body_arrive_in_one_write(endpoint: Endpoint) ->
 
 async def test_concurrent_requests_keep_their_connections_for_the_next_burst(
     endpoint: Endpoint,
+    lean: bool,
 ) -> None:
     endpoint.wire.delay = 0.1  # all eight are in flight at once
-    async with client(connections=8) as c:
+    async with client(lean, connections=8) as c:
         for _ in range(3):
             responses = await asyncio.gather(
                 *(c.post(endpoint.url, content=b"m") for _ in range(8))
@@ -135,18 +145,22 @@ async def test_concurrent_requests_keep_their_connections_for_the_next_burst(
     assert endpoint.wire.connections == 8
 
 
-async def test_idle_connections_beyond_the_keepalive_limit_are_closed(endpoint: Endpoint) -> None:
+async def test_idle_connections_beyond_the_keepalive_limit_are_closed(
+    endpoint: Endpoint, lean: bool
+) -> None:
     endpoint.wire.delay = 0.1
-    async with client(connections=4, keepalive=2) as c:
+    async with client(lean, connections=4, keepalive=2) as c:
         for _ in range(2):
             await asyncio.gather(*(c.post(endpoint.url, content=b"m") for _ in range(4)))
     # Two of the first burst's four stayed for the second; it opened two more.
     assert endpoint.wire.connections == 6
 
 
-async def test_a_connection_the_server_closed_while_idle_is_not_reused(endpoint: Endpoint) -> None:
+async def test_a_connection_the_server_closed_while_idle_is_not_reused(
+    endpoint: Endpoint, lean: bool
+) -> None:
     endpoint.wire.close_after_reply = True
-    async with client() as c:
+    async with client(lean) as c:
         for _ in range(3):
             response = await c.post(endpoint.url, content=b"m")
             assert response.status_code == 200
@@ -154,23 +168,23 @@ async def test_a_connection_the_server_closed_while_idle_is_not_reused(endpoint:
     assert endpoint.wire.connections == 3
 
 
-async def test_large_bodies_go_out_and_come_back_whole(endpoint: Endpoint) -> None:
+async def test_large_bodies_go_out_and_come_back_whole(endpoint: Endpoint, lean: bool) -> None:
     endpoint.wire.reply_bytes = 3 * 1024 * 1024
     big = b"b" * (4 * COALESCE_BYTES + 123)
-    async with client() as c:
+    async with client(lean) as c:
         response = await c.post(endpoint.url, content=big)
     assert endpoint.wire.bodies == [len(big)]
     assert len(response.content) == endpoint.wire.reply_bytes
 
 
-async def test_a_silent_server_is_a_read_timeout(endpoint: Endpoint) -> None:
+async def test_a_silent_server_is_a_read_timeout(endpoint: Endpoint, lean: bool) -> None:
     endpoint.wire.silent = True
-    async with client() as c:
+    async with client(lean) as c:
         with pytest.raises(httpx.ReadTimeout):
             await c.post(endpoint.url, content=b"m", timeout=0.3)
 
 
-async def test_a_closed_port_is_a_connect_error(closed_port: int) -> None:
-    async with client() as c:
+async def test_a_closed_port_is_a_connect_error(closed_port: int, lean: bool) -> None:
+    async with client(lean) as c:
         with pytest.raises(httpx.ConnectError):
             await c.post(f"http://127.0.0.1:{closed_port}/hook", content=b"m")

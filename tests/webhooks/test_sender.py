@@ -24,8 +24,14 @@ BODY = b'{"type":"stance.changed","timestamp":"2024-06-02T12:00:06Z","data":{"po
 SECRET = generate_secret()
 
 
+@pytest.fixture(params=[True, False], ids=["http1", "httpcore"])
+def lean(request: pytest.FixtureRequest) -> bool:
+    """Which transport the client runs on: the delivery client's lean one, or httpcore."""
+    return bool(request.param)
+
+
 @pytest.fixture
-async def client() -> AsyncIterator[httpx.AsyncClient]:
+async def client(lean: bool) -> AsyncIterator[httpx.AsyncClient]:
     """The service's client with private addresses allowed, as the tests' setting has it.
 
     It follows redirects for other callers; the sender must still never follow them.
@@ -36,6 +42,7 @@ async def client() -> AsyncIterator[httpx.AsyncClient]:
         timeout=httpx.Timeout(10.0),
         follow_redirects=True,
         max_redirects=5,
+        lean=lean,
     ) as shared:
         yield shared
 
@@ -203,7 +210,7 @@ async def test_a_redirect_is_not_followed(receiver: HTTPServer, client: httpx.As
     assert [request.path for request, _ in receiver.log] == ["/hook"]
 
 
-async def test_a_guarded_client_refuses_private_receivers(receiver: HTTPServer) -> None:
+async def test_a_guarded_client_refuses_private_receivers(receiver: HTTPServer, lean: bool) -> None:
     receiver.expect_request("/hook").respond_with_data("reached")
     async with build_client(
         allow_private=False,
@@ -211,6 +218,7 @@ async def test_a_guarded_client_refuses_private_receivers(receiver: HTTPServer) 
         timeout=httpx.Timeout(5.0),
         follow_redirects=False,
         max_redirects=0,
+        lean=lean,
     ) as guarded:
         result = await deliver(guarded, receiver.url_for("/hook"))
     assert result.failure is FailureKind.BLOCKED and "not a public address" in (result.error or "")
