@@ -75,6 +75,28 @@ class Timeline:
         del self.entries[index]
         return window
 
+    def insert(self, version: dict[str, Any]) -> tuple[Window, dict[datetime, Segment]]:
+        """``add``, also answering the window's segments as they were before it: one search
+        where ``add``, ``remove``, ``segments`` and ``add`` again take three (a replay's
+        commonest step)."""
+        rank = (version["stated_at"], version["recorded_position"])
+        index = bisect_left(self.entries, rank, key=_rank)
+        window = self._window(index, rank[0], index)
+        before = segments(self.entries, window)
+        self.entries.insert(index, (*rank, version["stance"], version))
+        return window, before
+
+    def delete(self, version: dict[str, Any]) -> tuple[Window, dict[datetime, Segment]]:
+        """``remove``, also answering the window's segments as they were before it."""
+        rank = (version["stated_at"], version["recorded_position"])
+        index = bisect_left(self.entries, rank, key=_rank)
+        if index == len(self.entries) or _rank(self.entries[index]) != rank:
+            raise ValueError(f"no counting statement ranked {rank} on this pair")
+        window = self._window(index, rank[0], index + 1)
+        before = segments(self.entries, window)
+        del self.entries[index]
+        return window, before
+
     def _window(self, index: int, stated_at: datetime, above: int) -> Window:
         """From the statement ranked just below position ``index`` (or ``stated_at``) to the
         first label change above the run of equal labels starting at ``above``."""

@@ -15,7 +15,7 @@ from sqlalchemy import Connection, Index, select
 from sqlmodel import Session
 
 from service.db import Database
-from service.projections import checkpoints
+from service.projections import checkpoints, rebuild
 from service.projections.catalog import CatalogProjection
 from service.projections.statements import StatementProjection
 from service.store import interval_index
@@ -28,16 +28,12 @@ ChangeHook = Callable[[Connection, Sequence[dict[str, Any]]], None]
 """Called inside the batch's transaction with the stance changes it caused (the outbox)."""
 
 
-_REPLAY_BATCH = 20_000
-"""Events per read during a rebuild or verify: one transaction, so the batch only bounds memory."""
-
-
 class _Projections:
     """The projections of one transaction; what they loaded stays valid until it ends."""
 
-    def __init__(self, tables: ReadModelTables, *, hold_open: bool = False) -> None:
+    def __init__(self, tables: ReadModelTables) -> None:
         self.catalog = CatalogProjection(tables)
-        self.statements = StatementProjection(tables, hold_open=hold_open)
+        self.statements = StatementProjection(tables)
 
 
 @dataclass(frozen=True)
@@ -146,23 +142,19 @@ class Projector:
 
         Readers keep seeing the old tables until the commit, never a half-built matrix. Webhook
         hooks are not called: a rebuild recomputes history, it does not announce it again.
+        The replay is ``rebuild.replay``, which writes the same rows as catching up would.
         """
         tables = ReadModelTables.live()
-        projections = _Projections(tables, hold_open=True)
-        applied = 0
         with self.database.write() as session:
             connection = session.connection()
             checkpoints.lock(connection, CHECKPOINT)
+            # Indexes and the spatial index first: emptying the tables then frees their pages
+            # without deleting an index entry per row.
+            set_aside = _drop_indexes(connection, tables)
+            interval_index.clear(connection)
             for table in reversed(tables.all()):
                 connection.execute(table.delete())
-            interval_index.clear(connection)
-            set_aside = _drop_indexes(connection, tables)
-            position = 0
-            while events := self._read(session, after=position, limit=_REPLAY_BATCH):
-                self._apply(connection, projections, events, hooks=())
-                position = events[-1].position
-                applied += len(events)
-            projections.statements.finish(connection)
+            applied, position = rebuild.replay(connection, tables, self.store.upcasters)
             for index in set_aside:
                 index.create(connection)
             interval_index.restore(connection)
@@ -181,14 +173,7 @@ class Projector:
             connection = session.connection()
             until = checkpoints.lock(connection, CHECKPOINT)
             scratch = ReadModelTables.scratch(connection)
-            projections = _Projections(scratch, hold_open=True)
-            position = 0
-            while position < until and (
-                events := self._read(session, after=position, until=until, limit=_REPLAY_BATCH)
-            ):
-                self._apply(connection, projections, events, hooks=())
-                position = events[-1].position
-            projections.statements.finish(connection)
+            rebuild.replay(connection, scratch, self.store.upcasters, until=until)
             differences = [
                 difference
                 for live_table, scratch_table in zip(live.all(), scratch.all(), strict=True)
