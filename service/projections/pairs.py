@@ -16,6 +16,7 @@ a few list operations however long the pair's history is.
 from bisect import bisect_left
 from collections.abc import Iterator
 from datetime import datetime
+from operator import itemgetter
 from typing import Any, NamedTuple
 
 Pair = tuple[str, str]
@@ -132,8 +133,8 @@ class Timeline:
 def segments(entries: list[Entry], window: Window) -> dict[datetime, Segment]:
     """The segments of ``entries`` (in rank order) starting inside ``window``, by start."""
     low, high = window
-    start = bisect_left(entries, (low,), key=_stated)
-    stop = len(entries) if high is None else bisect_left(entries, (high,), key=_stated)
+    start = bisect_left(entries, low, key=_stated)
+    stop = len(entries) if high is None else bisect_left(entries, high, key=_stated)
     found: dict[datetime, Segment] = {}
     if start >= stop:
         return found
@@ -148,12 +149,10 @@ def segments(entries: list[Entry], window: Window) -> dict[datetime, Segment]:
     return found
 
 
-def _rank(entry: Entry | tuple[datetime, int]) -> tuple[datetime, int]:
-    return entry[0], entry[1]
-
-
-def _stated(entry: Entry | tuple[datetime]) -> tuple[datetime]:
-    return (entry[0],)
+_rank = itemgetter(0, 1)
+"""An entry's (stated_at, recorded_position); ``itemgetter`` rather than a function, as
+``bisect`` calls its key once per comparison."""
+_stated = itemgetter(0)
 
 
 def _label_below(entries: list[Entry], index: int, label: str) -> str | None:

@@ -22,6 +22,7 @@ from typing import Any
 import orjson
 from sqlalchemy import Connection, Table
 
+from service.domain.ids import uuid_from_int
 from service.domain.upcasting import UpcasterRegistry
 from service.projections import bulk
 from service.projections.catalog import CATALOG_EVENTS, CatalogProjection
@@ -46,6 +47,10 @@ READ_BATCH = 20_000
 """Events per read of the log: the replay is one transaction, so a read only bounds memory."""
 
 _END = 2**63 - 1
+_ID, _SOURCE = " statement_id", " source"
+"""Keys under which a version dict also holds its statement id and source in driver form, for
+its row and its rectangles' (``_next_version`` copies them on; a correction of the source
+encodes it again)."""
 _VERSION_COLUMNS = (
     "statement_id",
     "version_no",
@@ -131,9 +136,9 @@ def replay(
     how many events were read and the position of the last one (0 for none)."""
     until = _END if until is None else until
     catalog = CatalogProjection(tables)
-    fold = _Fold(_DriverValues(connection.dialect.name == "sqlite"))
-    writer = _Writer(connection, tables)
     sqlite = connection.dialect.name == "sqlite"
+    fold = _Fold(_DriverValues(sqlite))
+    writer = _Writer(connection, tables)
     applied, position = 0, 0
     with paused_collector:
         while events := log_rows.read(
@@ -160,21 +165,26 @@ def _recorded(event: LogRow, sqlite: bool) -> RecordedEvent:
     )
 
 
+class _Times(dict[datetime | None, Any]):
+    """Instants of valid time (stated_at) in the driver's form, each converted once; a lookup
+    is a dict's, at C speed (a replay writes some six instants per statement). Transaction
+    times need none: they come in the driver's form (``log_rows``)."""
+
+    def __init__(self, sqlite: bool) -> None:
+        super().__init__({None: None})
+        self.sqlite = sqlite
+
+    def __missing__(self, value: datetime) -> Any:
+        converted = self[value] = sqlite_time(value) if self.sqlite else value
+        return converted
+
+
 class _DriverValues:
-    """The driver's form of the values the fold writes, each converted once."""
+    """The driver's form of the values the fold writes."""
 
     def __init__(self, sqlite: bool) -> None:
         self.sqlite = sqlite
-        self._times: dict[datetime, str] = {}
-
-    def time(self, value: datetime | None) -> Any:
-        """An instant of valid time (stated_at); transaction times come in driver form."""
-        if value is None or not self.sqlite:
-            return value
-        text = self._times.get(value)
-        if text is None:
-            text = self._times[value] = sqlite_time(value)
-        return text
+        self.time = _Times(sqlite).__getitem__
 
     def uuid(self, value: uuid.UUID | None) -> Any:
         if value is None or not self.sqlite:
@@ -203,7 +213,6 @@ class _Fold:
         self._pairs: dict[Pair, Timeline] = {}
         self._listed: set[Pair] = set()
         self._open_intervals: dict[tuple[Pair, datetime], list[Any]] = {}
-        self._version_values: dict[int, tuple[Any, str]] = {}
         self._rows: Rows = _no_rows()
 
     def take_finished(self) -> Rows:
@@ -230,16 +239,20 @@ class _Fold:
 
     def apply(self, event: LogRow) -> None:
         data = event.data
-        statement_id = uuid.UUID(data["statement_id"])
+        statement_id = _uuid(data["statement_id"])
         previous = self._open.get(statement_id)
         if event.type == "StatementRecorded":
             if previous is not None:  # the stream's version 0 is unique; seen only on a replay
                 return
             version = _recorded_version(statement_id, data, event)  # type: ignore[arg-type]
+            version[_ID] = self.values.uuid(statement_id)
+            version[_SOURCE] = self.values.json(version["source"])
         elif previous is None:
             raise ValueError(f"{event.type} at {event.position}: no statement {statement_id}")
         else:
             version = _next_version(previous, event)  # type: ignore[arg-type]
+            if version["source"] is not previous["source"]:  # corrected
+                version[_SOURCE] = self.values.json(version["source"])
             previous["known_until"] = event.recorded_at
             previous["known_until_position"] = event.position
         self._open[statement_id] = version
@@ -266,9 +279,8 @@ class _Fold:
             ]
         for each, timeline in touched.items():
             self._refresh_current(each, timeline, event)
-        if previous is not None:  # after its rectangles, which it closed with it
+        if previous is not None:
             self._rows["statement_versions"].append(self._version_row(previous))
-            del self._version_values[previous["caused_by_position"]]
 
     def _pair(self, pair: Pair) -> Timeline:
         timeline = self._pairs.get(pair)
@@ -379,21 +391,9 @@ class _Fold:
 
     # --- rows ----------------------------------------------------------------------------
 
-    def _shared(self, version: dict[str, Any]) -> tuple[Any, str]:
-        """The statement id and source of a version in driver form, shared by its rectangles."""
-        key = version["caused_by_position"]
-        found = self._version_values.get(key)
-        if found is None:
-            found = self._version_values[key] = (
-                self.values.uuid(version["statement_id"]),
-                self.values.json(version["source"]),
-            )
-        return found
-
     def _version_row(self, version: dict[str, Any]) -> tuple[Any, ...]:
-        statement_id, source = self._shared(version)
         return (
-            statement_id,
+            version[_ID],
             version["version_no"],
             version["actor_id"],
             version["topic_id"],
@@ -402,7 +402,7 @@ class _Fold:
             version["quote"],
             self.values.time(version["stated_at"]),
             version["kind"],
-            source,
+            version[_SOURCE],
             version["confidence"],
             version["method"],
             version["status"],
@@ -422,7 +422,6 @@ class _Fold:
     ) -> tuple[Any, ...]:
         interval_id, pair, segment, known_from, known_from_position = interval
         version, previous = segment.version, segment.previous_stance
-        statement_id, source = self._shared(version)
         stance = version["stance"]
         time = self.values.time
         return (
@@ -435,7 +434,7 @@ class _Fold:
             known_until,
             known_from_position,
             known_until_position,
-            statement_id,
+            version[_ID],
             version["caused_by_position"],
             stance,
             version["score"],
@@ -443,7 +442,7 @@ class _Fold:
             previous is not None and _flip(previous, stance),
             version["quote"],
             version["kind"],
-            source,
+            version[_SOURCE],
             version["status"],
         )
 
@@ -512,6 +511,16 @@ _LAYOUT: dict[str, tuple[tuple[str, ...], Callable[[tuple[Any, ...]], Any]]] = {
 
 def _flip(before: str, after: str) -> bool:
     return _FLIPS[(before, after)]
+
+
+def _uuid(text: str) -> uuid.UUID:
+    """A payload's statement id; the canonical form (all the domain writes) without
+    ``uuid.UUID``'s general parser."""
+    if len(text) == 36 and text[8] == text[13] == text[18] == text[23] == "-":
+        digits = text.replace("-", "")
+        if digits.isalnum():
+            return uuid_from_int(int(digits, 16))
+    return uuid.UUID(text)
 
 
 def _pair_of(version: dict[str, Any]) -> Pair:

@@ -7,7 +7,8 @@ write, the catch-up loop for events written by other processes, and a rebuild fr
 """
 
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -145,7 +146,7 @@ class Projector:
         The replay is ``rebuild.replay``, which writes the same rows as catching up would.
         """
         tables = ReadModelTables.live()
-        with self.database.write() as session:
+        with self.database.write() as session, _page_cache(session.connection()):
             connection = session.connection()
             checkpoints.lock(connection, CHECKPOINT)
             # Indexes and the spatial index first: emptying the tables then frees their pages
@@ -183,6 +184,28 @@ class Projector:
                 table.drop(connection)
             session.rollback()
         return differences
+
+
+_REBUILD_CACHE_KIB = 512 * 1024
+"""SQLite's page cache during a rebuild (its default is 2 MB): what the tables, indexes and
+R*Tree of the rebuilt rows take at 200,000 statements (some 250 MB), so loading them and building
+the indexes and the R*Tree does not read back pages it wrote moments before. Pages are
+allocated as they are used, and the cache shrinks back before the commit."""
+
+
+@contextmanager
+def _page_cache(connection: Connection) -> Iterator[None]:
+    """A large SQLite page cache for the block (nothing to do on PostgreSQL)."""
+    if connection.dialect.name != "sqlite":
+        yield
+        return
+    driver = connection.connection.driver_connection
+    (size,) = driver.execute("PRAGMA cache_size").fetchone()  # type: ignore[union-attr]
+    driver.execute(f"PRAGMA cache_size = {-_REBUILD_CACHE_KIB}")  # type: ignore[union-attr]
+    try:
+        yield
+    finally:
+        driver.execute(f"PRAGMA cache_size = {int(size)}")  # type: ignore[union-attr]
 
 
 def _drop_indexes(connection: Connection, tables: ReadModelTables) -> list[Index]:
