@@ -479,10 +479,11 @@ class _Writer:
         self.tables = tables
 
     def write(self, rows: Rows) -> None:
+        sqlite = self.connection.dialect.name == "sqlite"
         for name, (columns, key) in _LAYOUT.items():
             found = rows[name]
             if found:
-                found.sort(key=key)
+                found.sort(key=key if sqlite or name != "statement_versions" else _by_uuid)
                 table: Table = getattr(self.tables, name)
                 bulk.insert_tuples(self.connection, table, columns, found)
 
@@ -493,6 +494,12 @@ def _first(row: tuple[Any, ...]) -> Any:
 
 def _first_two(row: tuple[Any, ...]) -> tuple[Any, Any]:
     return row[0], row[1]
+
+
+def _by_uuid(row: tuple[Any, ...]) -> tuple[int, Any]:
+    """(statement id, version) for PostgreSQL, whose ids are ``uuid.UUID``: their integers
+    order as the server does and compare in C, where ``UUID.__lt__`` is a Python call."""
+    return row[0].int, row[1]
 
 
 def _change_key(row: tuple[Any, ...]) -> tuple[Any, Any, Any]:
