@@ -3,7 +3,9 @@
 Each batch is one transaction that applies the events to every read model and moves the
 checkpoint, so a crash at any instant leaves tables and checkpoint consistent, and a restart
 resumes without applying anything twice. The same code serves the in-process catch-up after each
-write, the catch-up loop for events written by other processes, and a rebuild from position 0.
+write and the catch-up loop for events written by other processes. A rebuild from position 0, and
+``verify``, replay the log with ``rebuild.replay`` instead, which applies the same rules to
+empty tables entirely in memory and writes the same rows.
 """
 
 import json
