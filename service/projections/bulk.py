@@ -126,6 +126,30 @@ def insert_rows(connection: Connection, table: Table, rows: Sequence[dict[str, A
     connection.exec_driver_sql(sql, [build(row) for row in rows])
 
 
+def insert_tuples(
+    connection: Connection,
+    table: Table,
+    columns: Sequence[str],
+    rows: Sequence[tuple[Any, ...]],
+) -> None:
+    """INSERT rows already in the driver's form (``columns`` in order; JSON as text), by COPY
+    on PostgreSQL whatever their number: a replay's bulk path, which converts as it builds."""
+    if not rows:
+        return
+    names = ", ".join(columns)
+    if connection.dialect.name == "postgresql":
+        cursor = connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
+        with cursor, cursor.copy(f"COPY {table.name} ({names}) FROM STDIN") as copy:
+            write = copy.write_row
+            for row in rows:
+                write(row)
+        return
+    marks = _marks("sqlite", len(columns))
+    connection.connection.driver_connection.executemany(  # type: ignore[union-attr]
+        f"INSERT INTO {table.name} ({names}) VALUES ({marks})", rows
+    )
+
+
 _COPY_FROM = 200
 """Rows from which PostgreSQL gets them by COPY: one stream instead of a statement per row."""
 

@@ -16,6 +16,7 @@ a few list operations however long the pair's history is.
 from bisect import bisect_left
 from collections.abc import Iterator
 from datetime import datetime
+from operator import itemgetter
 from typing import Any, NamedTuple
 
 Pair = tuple[str, str]
@@ -75,6 +76,28 @@ class Timeline:
         del self.entries[index]
         return window
 
+    def insert(self, version: dict[str, Any]) -> tuple[Window, dict[datetime, Segment]]:
+        """``add``, also answering the window's segments as they were before it: one search
+        where ``add``, ``remove``, ``segments`` and ``add`` again take three (a replay's
+        commonest step)."""
+        rank = (version["stated_at"], version["recorded_position"])
+        index = bisect_left(self.entries, rank, key=_rank)
+        window = self._window(index, rank[0], index)
+        before = segments(self.entries, window)
+        self.entries.insert(index, (*rank, version["stance"], version))
+        return window, before
+
+    def delete(self, version: dict[str, Any]) -> tuple[Window, dict[datetime, Segment]]:
+        """``remove``, also answering the window's segments as they were before it."""
+        rank = (version["stated_at"], version["recorded_position"])
+        index = bisect_left(self.entries, rank, key=_rank)
+        if index == len(self.entries) or _rank(self.entries[index]) != rank:
+            raise ValueError(f"no counting statement ranked {rank} on this pair")
+        window = self._window(index, rank[0], index + 1)
+        before = segments(self.entries, window)
+        del self.entries[index]
+        return window, before
+
     def _window(self, index: int, stated_at: datetime, above: int) -> Window:
         """From the statement ranked just below position ``index`` (or ``stated_at``) to the
         first label change above the run of equal labels starting at ``above``."""
@@ -110,8 +133,8 @@ class Timeline:
 def segments(entries: list[Entry], window: Window) -> dict[datetime, Segment]:
     """The segments of ``entries`` (in rank order) starting inside ``window``, by start."""
     low, high = window
-    start = bisect_left(entries, (low,), key=_stated)
-    stop = len(entries) if high is None else bisect_left(entries, (high,), key=_stated)
+    start = bisect_left(entries, low, key=_stated)
+    stop = len(entries) if high is None else bisect_left(entries, high, key=_stated)
     found: dict[datetime, Segment] = {}
     if start >= stop:
         return found
@@ -126,12 +149,10 @@ def segments(entries: list[Entry], window: Window) -> dict[datetime, Segment]:
     return found
 
 
-def _rank(entry: Entry | tuple[datetime, int]) -> tuple[datetime, int]:
-    return entry[0], entry[1]
-
-
-def _stated(entry: Entry | tuple[datetime]) -> tuple[datetime]:
-    return (entry[0],)
+_rank = itemgetter(0, 1)
+"""An entry's (stated_at, recorded_position); ``itemgetter`` rather than a function, as
+``bisect`` calls its key once per comparison."""
+_stated = itemgetter(0)
 
 
 def _label_below(entries: list[Entry], index: int, label: str) -> str | None:

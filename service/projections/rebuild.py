@@ -1,0 +1,534 @@
+"""A replay of the whole log into empty read models: the path of a rebuild and of a verify.
+
+``StatementProjection`` serves any batch of events on top of whatever the tables hold, so it
+loads what each batch touches, keeps every row as a dict and converts each value when it
+writes. A replay from position 0 needs none of that: nothing is in the tables, everything it
+knows is in memory, and each row is written once, already closed where the log closes it. This
+module applies the events with the same rules (the same ``Timeline`` and segments, the same
+versions and rectangle ids, the same stance changes), so its rows are exactly those incremental
+updating writes, and builds each row straight as the driver's tuple: instants converted once each,
+event ids and transaction times kept in the form the log was read in (``log_rows``).
+
+The rows are written after each read of the log, sorted by primary key (on SQLite inserting in
+key order keeps each B-tree insert at the right-hand edge); the versions and rectangles still
+open, the current stances and the pairs after the last read.
+"""
+
+import uuid
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+import orjson
+from sqlalchemy import Connection, Table
+
+from service.domain.ids import uuid_from_int
+from service.domain.upcasting import UpcasterRegistry
+from service.projections import bulk
+from service.projections.catalog import CATALOG_EVENTS, CatalogProjection
+from service.projections.pairs import Pair, Segment, Timeline, Window, segments
+from service.projections.statements import (
+    _FLIPS,
+    STATEMENT_EVENTS,
+    _hull,
+    _next_version,
+    _recorded_version,
+    rectangle_id,
+)
+from service.store import log_rows
+from service.store.collector import paused_collector
+from service.store.driver_sql import sqlite_time
+from service.store.log_rows import LogRow
+from service.store.log_sqlite import _parse_time
+from service.store.read_model_tables import ReadModelTables
+from service.store.records import RecordedEvent
+
+READ_BATCH = 20_000
+"""Events per read of the log: the replay is one transaction, so a read only bounds memory."""
+
+_END = 2**63 - 1
+_ID, _SOURCE = " statement_id", " source"
+"""Keys under which a version dict also holds its statement id and source in driver form, for
+its row and its rectangles' (``_next_version`` copies them on; a correction of the source
+encodes it again)."""
+_VERSION_COLUMNS = (
+    "statement_id",
+    "version_no",
+    "actor_id",
+    "topic_id",
+    "stance",
+    "score",
+    "quote",
+    "stated_at",
+    "kind",
+    "source",
+    "confidence",
+    "method",
+    "status",
+    "counts",
+    "reason",
+    "recorded_position",
+    "recorded_at",
+    "caused_by_position",
+    "caused_by_type",
+    "known_from",
+    "known_until",
+    "known_until_position",
+)
+_INTERVAL_COLUMNS = (
+    "interval_id",
+    "actor_id",
+    "topic_id",
+    "valid_from",
+    "valid_until",
+    "known_from",
+    "known_until",
+    "known_from_position",
+    "known_until_position",
+    "statement_id",
+    "version_position",
+    "stance",
+    "score",
+    "previous_stance",
+    "flip",
+    "quote",
+    "kind",
+    "source",
+    "status",
+)
+_CHANGE_COLUMNS = (
+    "position",
+    "actor_id",
+    "topic_id",
+    "from_stance",
+    "to_stance",
+    "flip",
+    "statement_id",
+    "previous_statement_id",
+    "since",
+    "event_type",
+    "event_id",
+    "recorded_at",
+)
+_CURRENT_COLUMNS = (
+    "actor_id",
+    "topic_id",
+    "stance",
+    "score",
+    "since",
+    "statement_id",
+    "previous_stance",
+    "flip",
+    "changed_position",
+    "updated_position",
+)
+_PAIR_COLUMNS = ("actor_id", "topic_id")
+
+
+def replay(
+    connection: Connection,
+    tables: ReadModelTables,
+    upcasters: UpcasterRegistry,
+    *,
+    until: int | None = None,
+) -> tuple[int, int]:
+    """Apply the log up to position ``until`` (None: its end) to the empty ``tables``; returns
+    how many events were read and the position of the last one (0 for none)."""
+    until = _END if until is None else until
+    catalog = CatalogProjection(tables)
+    sqlite = connection.dialect.name == "sqlite"
+    fold = _Fold(_DriverValues(sqlite))
+    writer = _Writer(connection, tables)
+    applied, position = 0, 0
+    with paused_collector:
+        while events := log_rows.read(
+            connection, upcasters, after=position, until=until, limit=READ_BATCH
+        ):
+            catalog_events = [_recorded(e, sqlite) for e in events if e.type in CATALOG_EVENTS]
+            if catalog_events:
+                catalog.apply(connection, catalog_events)
+            for event in events:
+                if event.type in STATEMENT_EVENTS:
+                    fold.apply(event)
+            writer.write(fold.take_finished())
+            position = events[-1].position
+            applied += len(events)
+        writer.write(fold.take_rest())
+    return applied, position
+
+
+def _recorded(event: LogRow, sqlite: bool) -> RecordedEvent:
+    """The catalog projection's form of an event (catalog events are few)."""
+    recorded_at = _parse_time(event.recorded_at) if sqlite else event.recorded_at
+    return RecordedEvent(
+        event.position, event.event_id, "", 0, event.type, 1, event.data, {}, recorded_at
+    )
+
+
+class _Times(dict[datetime | None, Any]):
+    """Instants of valid time (stated_at) in the driver's form, each converted once; a lookup
+    is a dict's, at C speed (a replay writes some six instants per statement). Transaction
+    times need none: they come in the driver's form (``log_rows``)."""
+
+    def __init__(self, sqlite: bool) -> None:
+        super().__init__({None: None})
+        self.sqlite = sqlite
+
+    def __missing__(self, value: datetime) -> Any:
+        converted = self[value] = sqlite_time(value) if self.sqlite else value
+        return converted
+
+
+class _DriverValues:
+    """The driver's form of the values the fold writes."""
+
+    def __init__(self, sqlite: bool) -> None:
+        self.sqlite = sqlite
+        self.time = _Times(sqlite).__getitem__
+
+    def uuid(self, value: uuid.UUID | None) -> Any:
+        if value is None or not self.sqlite:
+            return value
+        return value.hex
+
+    @staticmethod
+    def json(value: Any) -> str:
+        """JSON text: SQLite stores it so; PostgreSQL's COPY reads jsonb from it."""
+        return orjson.dumps(value).decode()
+
+
+Rows = dict[str, list[tuple[Any, ...]]]
+
+
+class _Fold:
+    """The statement read models of a replay from position 0, in memory.
+
+    Mirrors ``StatementProjection`` rule for rule (see there for the why of each); the
+    differences are only in bookkeeping: nothing is ever loaded, a version or rectangle becomes
+    a row when it closes (or at the end), and rows are driver tuples."""
+
+    def __init__(self, values: _DriverValues) -> None:
+        self.values = values
+        self._open: dict[uuid.UUID, dict[str, Any]] = {}
+        self._pairs: dict[Pair, Timeline] = {}
+        self._listed: set[Pair] = set()
+        self._open_intervals: dict[tuple[Pair, datetime], list[Any]] = {}
+        self._rows: Rows = _no_rows()
+
+    def take_finished(self) -> Rows:
+        """The rows closed since the last call."""
+        rows, self._rows = self._rows, _no_rows()
+        return rows
+
+    def take_rest(self) -> Rows:
+        """Everything still open: the end of the replay."""
+        rows = self.take_finished()
+        versions, intervals = rows["statement_versions"], rows["stance_intervals"]
+        versions.extend(self._version_row(version) for version in self._open.values())
+        for interval in self._open_intervals.values():
+            intervals.append(self._interval_row(interval, None, None))
+        current = rows["current_stances"]
+        for pair, timeline in self._pairs.items():
+            if (row := timeline.current) is not None:
+                current.append(self._current_row(pair, row))
+        rows["stance_pairs"].extend(self._listed)
+        self._open, self._open_intervals, self._pairs = {}, {}, {}
+        return rows
+
+    # --- applying ------------------------------------------------------------------------
+
+    def apply(self, event: LogRow) -> None:
+        data = event.data
+        statement_id = _uuid(data["statement_id"])
+        previous = self._open.get(statement_id)
+        if event.type == "StatementRecorded":
+            if previous is not None:  # the stream's version 0 is unique; seen only on a replay
+                return
+            version = _recorded_version(statement_id, data, event)  # type: ignore[arg-type]
+            version[_ID] = self.values.uuid(statement_id)
+            version[_SOURCE] = self.values.json(version["source"])
+        elif previous is None:
+            raise ValueError(f"{event.type} at {event.position}: no statement {statement_id}")
+        else:
+            version = _next_version(previous, event)  # type: ignore[arg-type]
+            if version["source"] is not previous["source"]:  # corrected
+                version[_SOURCE] = self.values.json(version["source"])
+            previous["known_until"] = event.recorded_at
+            previous["known_until_position"] = event.position
+        self._open[statement_id] = version
+        pair = (version["actor_id"], version["topic_id"])
+        touched = {pair: self._pair(pair)}
+        removed = previous if previous is not None and previous["counts"] else None
+        if previous is not None:
+            old_pair = (previous["actor_id"], previous["topic_id"])
+            touched.setdefault(old_pair, self._pair(old_pair))
+        added = version if version["counts"] else None
+        opened: list[tuple[Pair, Segment]] = []
+        for each, timeline in touched.items():
+            take = removed if removed is not None and _pair_of(removed) == each else None
+            put = added if added is not None and each == pair else None
+            if take is not None or put is not None:
+                opened.extend(self._move(each, timeline, take, put, event))
+        for each, segment in opened:
+            self._open_intervals[(each, segment.valid_from)] = [
+                rectangle_id(each, segment, event.position),
+                each,
+                segment,
+                event.recorded_at,
+                event.position,
+            ]
+        for each, timeline in touched.items():
+            self._refresh_current(each, timeline, event)
+        if previous is not None:
+            self._rows["statement_versions"].append(self._version_row(previous))
+
+    def _pair(self, pair: Pair) -> Timeline:
+        timeline = self._pairs.get(pair)
+        if timeline is None:
+            timeline = self._pairs[pair] = Timeline()
+        return timeline
+
+    def _move(
+        self,
+        pair: Pair,
+        timeline: Timeline,
+        removed: dict[str, Any] | None,
+        added: dict[str, Any] | None,
+        event: LogRow,
+    ) -> list[tuple[Pair, Segment]]:
+        before: dict[datetime, Segment]
+        window: Window
+        if removed is not None and added is not None:
+            entries = timeline.entries[:]
+            window = _hull([timeline.remove(removed), timeline.add(added)])
+            before = segments(entries, window)
+        elif added is not None:
+            window, before = timeline.insert(added)
+        else:
+            assert removed is not None
+            window, before = timeline.delete(removed)
+        after = timeline.segments(window)
+        opened = []
+        for start, old in before.items():
+            new = after.get(start)
+            if new is None or not old.same(new):
+                self._close_rectangle(pair, start, event)
+        for start, new in after.items():
+            old = before.get(start)
+            if old is None or not old.same(new):
+                opened.append((pair, new))
+        return opened
+
+    def _close_rectangle(self, pair: Pair, start: datetime, event: LogRow) -> None:
+        interval = self._open_intervals.pop((pair, start), None)
+        if interval is None or interval[4] == event.position:
+            return  # opened and closed by the same event: no state of knowledge saw it
+        row = self._interval_row(interval, event.recorded_at, event.position)
+        self._rows["stance_intervals"].append(row)
+
+    def _refresh_current(self, pair: Pair, state: Timeline, event: LogRow) -> None:
+        current = state.current
+        best = state.best
+        if best is None:
+            if current is not None:
+                self._record_change(pair, current, None, event)
+                state.current = None
+                self._listed.add(pair)
+            return
+        stated_at, _position, stance, version = best
+        statement_id = version["statement_id"]
+        previous = state.previous_label
+        if (
+            current is not None
+            and current["statement_id"] == statement_id
+            and current["stance"] == stance
+            and current["previous_stance"] == previous
+            and current["since"] == stated_at
+        ):
+            return
+        row = {
+            "stance": stance,
+            "score": version["score"],
+            "since": stated_at,
+            "statement_id": statement_id,
+            "previous_stance": previous,
+            "flip": previous is not None and _flip(previous, stance),
+            "changed_position": current["changed_position"] if current else event.position,
+            "updated_position": event.position,
+        }
+        if current is None or current["stance"] != stance:
+            self._record_change(pair, current, row, event)
+            row["changed_position"] = event.position
+        state.current = row
+        self._listed.add(pair)
+
+    def _record_change(
+        self,
+        pair: Pair,
+        before: dict[str, Any] | None,
+        after: dict[str, Any] | None,
+        event: LogRow,
+    ) -> None:
+        values = self.values
+        from_stance = before["stance"] if before else None
+        to_stance = after["stance"] if after else None
+        self._rows["stance_changes"].append(
+            (
+                event.position,
+                pair[0],
+                pair[1],
+                from_stance,
+                to_stance,
+                bool(from_stance and to_stance and _flip(from_stance, to_stance)),
+                values.uuid(after["statement_id"]) if after else None,
+                values.uuid(before["statement_id"]) if before else None,
+                values.time(after["since"]) if after else None,
+                event.type,
+                event.event_id,
+                event.recorded_at,
+            )
+        )
+
+    # --- rows ----------------------------------------------------------------------------
+
+    def _version_row(self, version: dict[str, Any]) -> tuple[Any, ...]:
+        return (
+            version[_ID],
+            version["version_no"],
+            version["actor_id"],
+            version["topic_id"],
+            version["stance"],
+            version["score"],
+            version["quote"],
+            self.values.time(version["stated_at"]),
+            version["kind"],
+            version[_SOURCE],
+            version["confidence"],
+            version["method"],
+            version["status"],
+            version["counts"],
+            version["reason"],
+            version["recorded_position"],
+            version["recorded_at"],
+            version["caused_by_position"],
+            version["caused_by_type"],
+            version["known_from"],
+            version["known_until"],
+            version["known_until_position"],
+        )
+
+    def _interval_row(
+        self, interval: list[Any], known_until: Any, known_until_position: int | None
+    ) -> tuple[Any, ...]:
+        interval_id, pair, segment, known_from, known_from_position = interval
+        version, previous = segment.version, segment.previous_stance
+        stance = version["stance"]
+        time = self.values.time
+        return (
+            interval_id,
+            pair[0],
+            pair[1],
+            time(segment.valid_from),
+            time(segment.valid_until),
+            known_from,
+            known_until,
+            known_from_position,
+            known_until_position,
+            version[_ID],
+            version["caused_by_position"],
+            stance,
+            version["score"],
+            previous,
+            previous is not None and _flip(previous, stance),
+            version["quote"],
+            version["kind"],
+            version[_SOURCE],
+            version["status"],
+        )
+
+    def _current_row(self, pair: Pair, row: dict[str, Any]) -> tuple[Any, ...]:
+        return (
+            pair[0],
+            pair[1],
+            row["stance"],
+            row["score"],
+            self.values.time(row["since"]),
+            self.values.uuid(row["statement_id"]),
+            row["previous_stance"],
+            row["flip"],
+            row["changed_position"],
+            row["updated_position"],
+        )
+
+
+def _no_rows() -> Rows:
+    return {
+        "statement_versions": [],
+        "stance_intervals": [],
+        "stance_changes": [],
+        "current_stances": [],
+        "stance_pairs": [],
+    }
+
+
+class _Writer:
+    """Writes the fold's rows to ``tables``, each table's rows in primary-key order."""
+
+    def __init__(self, connection: Connection, tables: ReadModelTables) -> None:
+        self.connection = connection
+        self.tables = tables
+
+    def write(self, rows: Rows) -> None:
+        sqlite = self.connection.dialect.name == "sqlite"
+        for name, (columns, key) in _LAYOUT.items():
+            found = rows[name]
+            if found:
+                found.sort(key=key if sqlite or name != "statement_versions" else _by_uuid)
+                table: Table = getattr(self.tables, name)
+                bulk.insert_tuples(self.connection, table, columns, found)
+
+
+def _first(row: tuple[Any, ...]) -> Any:
+    return row[0]
+
+
+def _first_two(row: tuple[Any, ...]) -> tuple[Any, Any]:
+    return row[0], row[1]
+
+
+def _by_uuid(row: tuple[Any, ...]) -> tuple[int, Any]:
+    """(statement id, version) for PostgreSQL, whose ids are ``uuid.UUID``: their integers
+    order as the server does and compare in C, where ``UUID.__lt__`` is a Python call."""
+    return row[0].int, row[1]
+
+
+def _change_key(row: tuple[Any, ...]) -> tuple[Any, Any, Any]:
+    return row[0], row[1], row[2]
+
+
+_LAYOUT: dict[str, tuple[tuple[str, ...], Callable[[tuple[Any, ...]], Any]]] = {
+    "statement_versions": (_VERSION_COLUMNS, _first_two),
+    "stance_intervals": (_INTERVAL_COLUMNS, _first),
+    "stance_changes": (_CHANGE_COLUMNS, _change_key),
+    "current_stances": (_CURRENT_COLUMNS, _first_two),
+    "stance_pairs": (_PAIR_COLUMNS, _first_two),
+}
+"""Each table's columns, in the order the fold builds its tuples, and its primary key."""
+
+
+def _flip(before: str, after: str) -> bool:
+    return _FLIPS[(before, after)]
+
+
+def _uuid(text: str) -> uuid.UUID:
+    """A payload's statement id; the canonical form (all the domain writes) without
+    ``uuid.UUID``'s general parser."""
+    if len(text) == 36 and text[8] == text[13] == text[18] == text[23] == "-":
+        digits = text.replace("-", "")
+        if digits.isalnum():
+            return uuid_from_int(int(digits, 16))
+    return uuid.UUID(text)
+
+
+def _pair_of(version: dict[str, Any]) -> Pair:
+    return version["actor_id"], version["topic_id"]
