@@ -19,6 +19,8 @@ from datetime import datetime
 from operator import itemgetter
 from typing import Any, NamedTuple
 
+from service.domain.stances import Stance, is_flip
+
 Pair = tuple[str, str]
 Entry = tuple[datetime, int, str, dict[str, Any]]
 """stated_at, recorded_position (the rule's order), stance, and the statement's version row."""
@@ -147,6 +149,47 @@ def segments(entries: list[Entry], window: Window) -> dict[datetime, Segment]:
         if following is None or following > stated_at:
             found[stated_at] = Segment(stated_at, following, version, previous)
     return found
+
+
+_FLIPS = {(a.value, b.value): is_flip(a, b) for a in Stance for b in Stance}
+
+
+def current_after(timeline: Timeline, position: int) -> tuple[dict[str, Any] | None, bool] | None:
+    """The pair's current stance after the event at ``position`` (None: it has none) and whether
+    its label moved, which is a stance change; None when nothing about it changed.
+
+    The one definition the incremental projection and the rebuild share, so the two cannot
+    disagree. ``previous_stance`` is the stance of the latest earlier-stated counting statement
+    with another label (valid-time order), as in the as-of replay, so the current matrix and a
+    replay at "now" agree even when old statements arrive late. The row holds the columns of
+    ``current_stances`` but the pair's keys.
+    """
+    current = timeline.current
+    best = timeline.best
+    if best is None:
+        return None if current is None else (None, True)
+    stated_at, _position, stance, version = best
+    previous = timeline.previous_label
+    if (
+        current is not None
+        and current["statement_id"] == version["statement_id"]
+        and current["stance"] == stance
+        and current["previous_stance"] == previous
+        and current["since"] == stated_at
+    ):
+        return None
+    moved = current is None or current["stance"] != stance
+    row = {
+        "stance": stance,
+        "score": version["score"],
+        "since": stated_at,
+        "statement_id": version["statement_id"],
+        "previous_stance": previous,
+        "flip": previous is not None and _FLIPS[(previous, stance)],
+        "changed_position": position if moved or current is None else current["changed_position"],
+        "updated_position": position,
+    }
+    return row, moved
 
 
 _rank = itemgetter(0, 1)

@@ -26,7 +26,7 @@ from service.domain.ids import uuid_from_int
 from service.domain.upcasting import UpcasterRegistry
 from service.projections import bulk
 from service.projections.catalog import CATALOG_EVENTS, CatalogProjection
-from service.projections.pairs import Pair, Segment, Timeline, Window, segments
+from service.projections.pairs import Pair, Segment, Timeline, Window, current_after, segments
 from service.projections.statements import (
     _FLIPS,
     STATEMENT_EVENTS,
@@ -327,38 +327,12 @@ class _Fold:
         self._rows["stance_intervals"].append(row)
 
     def _refresh_current(self, pair: Pair, state: Timeline, event: LogRow) -> None:
-        current = state.current
-        best = state.best
-        if best is None:
-            if current is not None:
-                self._record_change(pair, current, None, event)
-                state.current = None
-                self._listed.add(pair)
+        update = current_after(state, event.position)
+        if update is None:
             return
-        stated_at, _position, stance, version = best
-        statement_id = version["statement_id"]
-        previous = state.previous_label
-        if (
-            current is not None
-            and current["statement_id"] == statement_id
-            and current["stance"] == stance
-            and current["previous_stance"] == previous
-            and current["since"] == stated_at
-        ):
-            return
-        row = {
-            "stance": stance,
-            "score": version["score"],
-            "since": stated_at,
-            "statement_id": statement_id,
-            "previous_stance": previous,
-            "flip": previous is not None and _flip(previous, stance),
-            "changed_position": current["changed_position"] if current else event.position,
-            "updated_position": event.position,
-        }
-        if current is None or current["stance"] != stance:
-            self._record_change(pair, current, row, event)
-            row["changed_position"] = event.position
+        row, moved = update
+        if moved:
+            self._record_change(pair, state.current, row, event)
         state.current = row
         self._listed.add(pair)
 

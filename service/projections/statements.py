@@ -26,7 +26,7 @@ from sqlalchemy import Connection, select, tuple_
 
 from service.domain.stances import Stance, is_flip
 from service.projections import bulk, revisions
-from service.projections.pairs import Pair, Segment, Timeline, Window, segments
+from service.projections.pairs import Pair, Segment, Timeline, Window, current_after, segments
 from service.store.event_store import RecordedEvent
 from service.store.read_model_tables import ReadModelTables
 
@@ -332,47 +332,15 @@ class StatementProjection:
         )
 
     def _refresh_current(self, connection: Connection, pair: Pair, event: RecordedEvent) -> None:
-        """Recompute the pair's current stance after ``event``; log a change when the label moves.
-
-        ``previous_stance`` is the stance of the latest earlier-stated counting statement with
-        another label (valid-time order), the same definition the as-of replay uses, so the
-        current matrix and a replay at "now" agree even when old statements arrive late.
-        """
+        """The pair's current stance after ``event``; a change is logged when its label moves."""
         state = self._pair(connection, pair)
-        current = state.current
-        best = state.best
-        if best is None:
-            if current is not None:
-                self._record_change(pair, current, None, event)
-                state.current = None
-                self._dirty.add(pair)
+        update = current_after(state, event.position)
+        if update is None:
             return
-        stated_at, _position, stance, version = best
-        statement_id = version["statement_id"]
-        previous = state.previous_label
-        if (
-            current is not None
-            and current["statement_id"] == statement_id
-            and current["stance"] == stance
-            and current["previous_stance"] == previous
-            and current["since"] == stated_at
-        ):
-            return
-        row = {
-            "actor_id": pair[0],
-            "topic_id": pair[1],
-            "stance": stance,
-            "score": _SCORES[stance],
-            "since": stated_at,
-            "statement_id": statement_id,
-            "previous_stance": previous,
-            "flip": previous is not None and _FLIPS[(previous, stance)],
-            "changed_position": current["changed_position"] if current else event.position,
-            "updated_position": event.position,
-        }
-        if current is None or current["stance"] != stance:
-            self._record_change(pair, current, row, event)
-            row["changed_position"] = event.position
+        after, moved = update
+        row = None if after is None else {"actor_id": pair[0], "topic_id": pair[1], **after}
+        if moved:
+            self._record_change(pair, state.current, row, event)
         state.current = row
         self._dirty.add(pair)
 
