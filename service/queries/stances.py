@@ -18,7 +18,7 @@ from sqlalchemy import Connection, select
 
 from service.domain.stances import Stance, is_flip
 from service.store import interval_index
-from service.store.driver_sql import SqliteValues, expand, run
+from service.store.driver_sql import Array, SqliteValues, expand, run
 from service.store.read_model_tables import ReadModelTables
 
 _T = ReadModelTables.live()
@@ -89,6 +89,7 @@ _POSTGRES_PAIRS = (
     f"SELECT {_INTERVAL_COLUMNS} FROM stance_intervals i WHERE {_POSTGRES_AT} {{where}}"
 )
 _BY_ID = f"SELECT {_INTERVAL_COLUMNS} FROM stance_intervals i WHERE i.interval_id IN :ids"
+_BY_ID_ARRAY = f"SELECT {_INTERVAL_COLUMNS} FROM stance_intervals i WHERE i.interval_id = ANY(:ids)"
 _KNOWN_NOW = 1 << 53
 """The position standing for "known now": above every position, below the R*Tree's open end."""
 _POSITION_KNOWN_AT = """
@@ -179,8 +180,15 @@ def _cells(connection: Connection, values: SqliteValues, ids: list[int]) -> list
     if len(cells) + len(missing) > _CELLS_MAX:
         cells.clear()
         missing = ids
-    for start in range(0, len(missing), _CHUNK):
-        for row in run(connection, _BY_ID, {"ids": missing[start : start + _CHUNK]}):
+    if connection.dialect.name == "sqlite":
+        reads = [
+            (_BY_ID, {"ids": missing[start : start + _CHUNK]})
+            for start in range(0, len(missing), _CHUNK)
+        ]
+    else:
+        reads = [(_BY_ID_ARRAY, {"ids": Array(missing)})] if missing else []
+    for sql, params in reads:
+        for row in run(connection, sql, params):
             cells[row[12]] = (_pair_key(row[0], row[1]), _cell(values, row))
     found = [cells[interval_id] for interval_id in ids]
     found.sort(key=_FIRST)
