@@ -28,7 +28,7 @@ def run(connection: Connection, sql: str, params: dict[str, Any]) -> list[tuple[
 
     def substitute(match: re.Match[str]) -> str:
         value = params[match.group(1)]
-        if isinstance(value, list | tuple):
+        if isinstance(value, list | tuple) and not isinstance(value, Array):
             values.extend(_driver_value(v, sqlite) for v in value)
             return "(" + ", ".join([mark] * len(value)) + ")"
         values.append(_driver_value(value, sqlite))
@@ -41,6 +41,12 @@ def run(connection: Connection, sql: str, params: dict[str, Any]) -> list[tuple[
         return cursor.fetchall()
     finally:
         cursor.close()
+
+
+class Array(list[Any]):
+    """A list bound as one parameter, a PostgreSQL array (``= ANY(:ids)``), not expanded into an
+    ``IN`` list: reading 5,000 rows by id took about twice as long through 5,000 placeholders
+    (adapting and planning them) as through one array."""
 
 
 def _driver_value(value: Any, sqlite: bool) -> Any:

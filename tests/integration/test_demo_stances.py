@@ -1,5 +1,6 @@
 """The demo data set through the real write side and projections, on SQLite and PostgreSQL."""
 
+import importlib
 from datetime import UTC, datetime
 
 from service.db import Database
@@ -77,3 +78,23 @@ def test_loading_the_demo_twice_appends_nothing(database: Database):
     assert again.appended == 0 and again.already_stored > 30
     assert after == before
     assert services.projector.verify() == []
+
+
+def test_a_matrix_larger_than_the_cell_cache_is_read_whole(database: Database, monkeypatch):
+    """When a matrix's new cells would overflow the cell cache, it is emptied and the whole
+    matrix read again: the cells it held for this matrix must not go missing."""
+    cache = importlib.import_module("service.queries.stances")
+    load_demo(services_for(database).bus)
+    with database.read() as session:
+        connection = session.connection()
+        expected = stances(connection, as_of=JAN_1_2022)
+        cache._CELLS.clear()
+        monkeypatch.setattr(cache, "_CELLS_MAX", len(expected) + 1)
+        assert stances(connection, as_of=JAN_1_2022) == expected
+        assert len(cache._CELLS) == len(expected)
+        later = stances(connection, as_of=datetime(2023, 1, 1, tzinfo=UTC))
+        assert len(cache._CELLS) == len(later)  # emptied, then this matrix's cells only
+        assert stances(connection, as_of=JAN_1_2022) == expected
+        assert [(s.actor_id, s.topic_id) for s in later] == sorted(
+            (s.actor_id, s.topic_id) for s in later
+        )
