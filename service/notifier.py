@@ -13,6 +13,8 @@ import asyncio
 import contextlib
 import threading
 
+from service.threadsafe import call_in_loop
+
 
 class EventNotifier:
     """A broadcast of the last appended position, plus a ``close`` that ends every wait for good."""
@@ -68,18 +70,7 @@ class EventNotifier:
                 await changed.wait()
 
     def _schedule_wake(self) -> None:
-        loop = self._loop
-        if loop is None or loop.is_closed():
-            return
-        try:
-            running = asyncio.get_running_loop()
-        except RuntimeError:
-            running = None
-        if running is loop:
-            self._wake()
-            return
-        with contextlib.suppress(RuntimeError):  # the loop closed in between
-            loop.call_soon_threadsafe(self._wake)
+        call_in_loop(self._loop, self._wake)
 
     def _wake(self) -> None:
         # Waiters hold the event they started on; set it and give later waiters a fresh one.

@@ -3,8 +3,7 @@
 The projection loads what events touch (the open version of each statement; the counting
 statements and current stance of each (actor, topic)), applies the events one by one in memory,
 and writes the result with a few bulk statements. What it loaded stays valid for as long as the
-transaction lasts (nothing else writes these tables meanwhile: the projector holds the checkpoint),
-so a rebuild, one long transaction, never reads back what it wrote.
+transaction lasts (nothing else writes these tables meanwhile: the projector holds the checkpoint).
 
 Stance changes are decided per event, so the same log gives the same ``stance_changes`` whatever
 the batch boundaries: incremental updating and a rebuild cannot disagree. So are revisions (a
@@ -50,17 +49,12 @@ _RECTANGLE_KEY = ("actor_id", "topic_id", "valid_from")
 
 class StatementProjection:
     """Keeps ``statement_versions``, ``stance_pairs``, ``current_stances``, ``stance_changes``
-    and ``stance_intervals``.
-
-    ``hold_open`` (a rebuild, a verify: one transaction from position 0) keeps rectangles that
-    are still open in memory until ``finish``, so each is inserted once, already closed where the
-    log closes it, instead of inserted and then updated. It also skips revisions, which only the
-    change hooks read, and a rebuild announces nothing.
+    and ``stance_intervals`` as the log grows, a batch at a time; a rebuild or verify replays
+    the log from position 0 with ``service.projections.rebuild`` instead, to the same rows.
     """
 
-    def __init__(self, tables: ReadModelTables, *, hold_open: bool = False) -> None:
+    def __init__(self, tables: ReadModelTables) -> None:
         self.tables = tables
-        self.hold_open = hold_open
         self._open: dict[uuid.UUID, dict[str, Any]] = {}
         self._pairs: dict[Pair, Timeline] = {}
         self._inserted: dict[tuple[uuid.UUID, int], dict[str, Any]] = {}
@@ -88,13 +82,6 @@ class StatementProjection:
         self._write(connection)
         revised, self._revisions = self._revisions, []
         return self._written_changes + revised
-
-    def finish(self, connection: Connection) -> None:
-        """Write the rectangles ``hold_open`` kept back: the end of a rebuild or verify."""
-        bulk.insert_rows(
-            connection, self.tables.stance_intervals, list(self._open_intervals.values())
-        )
-        self._open_intervals = {}
 
     # --- loading -------------------------------------------------------------------------
 
@@ -245,7 +232,7 @@ class StatementProjection:
             old = before.get(start)
             if old is None or not old.same(new):
                 opened.append((pair, new))
-        if not self.hold_open and event.type in revisions.REVISING_EVENTS:
+        if event.type in revisions.REVISING_EVENTS:
             self._note_revision(pair, window, before, after, event)
         return opened
 
@@ -407,9 +394,8 @@ class StatementProjection:
             where_open=True,
         )
         rows = self._finished_intervals
-        if not self.hold_open:
-            rows.extend(self._open_intervals.values())
-            self._open_intervals = {}
+        rows.extend(self._open_intervals.values())
+        self._open_intervals = {}
         bulk.insert_rows(connection, t.stance_intervals, rows)
         self._finished_intervals, self._closed_intervals = [], []
 

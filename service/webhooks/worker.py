@@ -36,6 +36,7 @@ import httpx
 from service.config import Settings
 from service.db import Database
 from service.net.transport import build_client
+from service.threadsafe import call_in_loop
 from service.webhooks.attempt import AttemptResult, FailureKind
 from service.webhooks.deliveries import (
     ClaimedDelivery,
@@ -163,18 +164,7 @@ class DeliveryWorker:
 
     def wake(self) -> None:
         """Look for due deliveries now rather than at the next poll; callable from any thread."""
-        loop = self._loop
-        if loop is None or loop.is_closed():
-            return
-        try:
-            running = asyncio.get_running_loop()
-        except RuntimeError:
-            running = None
-        if running is loop:
-            self._on_wake()
-            return
-        with contextlib.suppress(RuntimeError):  # the loop closed in between
-            loop.call_soon_threadsafe(self._on_wake)
+        call_in_loop(self._loop, self._on_wake)
 
     def _on_wake(self) -> None:
         self._woken = True
