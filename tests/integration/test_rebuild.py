@@ -142,3 +142,27 @@ def test_a_rebuild_reads_the_log_upcast(database: Database):
         quotes = session.connection().execute(select(versions.c.quote)).scalars().all()
     assert quotes and all(quote.endswith("!") for quote in quotes)
     assert projector.verify() == []
+
+
+def test_a_rebuild_on_postgresql_leaves_no_dead_rows_behind(make_database: Any):
+    """The rows a rebuild replaced are vacuumed away at once, not left for a replay to read past
+    until autovacuum comes round. (SQLite reuses freed pages; there is nothing to vacuum.)"""
+    database = Database(make_database("postgresql").engine)
+    projector = _history(database)
+    projector.rebuild()
+    projector.rebuild()
+    tables = ("current_stances", "stance_intervals", "statement_versions")
+    with database.engine.connect() as connection:
+        found = {
+            table: connection.execute(
+                text(
+                    "SELECT pg_stat_get_last_vacuum_time(CAST(:t AS regclass)) IS NOT NULL, "
+                    "pg_stat_get_dead_tuples(CAST(:t AS regclass))"
+                ),
+                {"t": table},
+            ).one()
+            for table in tables
+        }
+    assert {table: tuple(row) for table, row in found.items()} == {
+        table: (True, 0) for table in tables
+    }
