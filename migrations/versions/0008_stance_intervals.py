@@ -70,7 +70,10 @@ def upgrade() -> None:
         "ix_stance_intervals_pair", "stance_intervals", ["actor_id", "topic_id", "valid_from"]
     )
     bind = op.get_bind()
-    interval_index.create(bind)
+    if bind.dialect.name == "sqlite":
+        interval_index.create(bind)
+    else:  # as this revision made it; 0009 replaces it
+        bind.exec_driver_sql(interval_index.POSTGRES_INDEX_0008)
     if bind.execute(sa.text("SELECT 1 FROM statement_versions LIMIT 1")).first() is not None:
         bind.execute(
             sa.text(

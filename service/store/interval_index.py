@@ -7,14 +7,22 @@ that axis, because the R*Tree stores 32-bit floats: a second's resolution would 
 of a busy minute, while a position is exact up to 2**24 and, beyond, rounded outwards (the R*Tree
 widens boxes, never narrows them), and the query checks the exact columns anyway. A transaction
 time maps to a position by one seek on ``events.recorded_at``, since recorded times never go
-down along the log. PostgreSQL: a GiST index over the two time ranges, which is exact.
+down along the log. PostgreSQL: a GiST index over the two time ranges, which is exact. It
+carries the interval id and the four time columns, so once a page is all-visible the probe is an
+index-only scan (the ranges are expressions, and PostgreSQL reads an expression's columns from
+the index only when they are stored there too): for 5,000 cells among 514,000 rectangles, 9.1 to
+7.9 ms for a matrix asked again, 7.8 to 5.7 ms known now, measured on the same table.
 """
 
 from sqlalchemy import Connection
 
 RTREE = "stance_intervals_rtree"
-GIST = "ix_stance_intervals_bitemporal"
-UNMODELLED = frozenset({RTREE, f"{RTREE}_node", f"{RTREE}_parent", f"{RTREE}_rowid", GIST})
+GIST = "ix_stance_intervals_covering"
+GIST_0008 = "ix_stance_intervals_bitemporal"
+"""The index revision 0008 created, which 0009 replaces with ``GIST``."""
+UNMODELLED = frozenset(
+    {RTREE, f"{RTREE}_node", f"{RTREE}_parent", f"{RTREE}_rowid", GIST, GIST_0008}
+)
 OPEN_END = 1e18
 """The R*Tree's upper bound for a rectangle still open on an axis."""
 
@@ -44,11 +52,15 @@ _SQLITE = [
           WHERE id = NEW.interval_id;
         END""",
 ]
+_RANGES = "(tstzrange(valid_from, valid_until), tstzrange(known_from, known_until))"
 _POSTGRES_INDEX = (
-    f"CREATE INDEX {GIST} ON stance_intervals USING gist "
-    "(tstzrange(valid_from, valid_until), tstzrange(known_from, known_until)) "
-    "INCLUDE (interval_id)"
+    f"CREATE INDEX {GIST} ON stance_intervals USING gist {_RANGES} "
+    "INCLUDE (interval_id, valid_from, valid_until, known_from, known_until)"
 )
+POSTGRES_INDEX_0008 = (
+    f"CREATE INDEX {GIST_0008} ON stance_intervals USING gist {_RANGES} INCLUDE (interval_id)"
+)
+"""Revision 0008's index, as it made it: its upgrade and 0009's downgrade create it."""
 
 
 def create(connection: Connection) -> None:
@@ -67,6 +79,7 @@ def drop(connection: Connection) -> None:
         connection.exec_driver_sql(f"DROP TABLE IF EXISTS {RTREE}")
     else:
         connection.exec_driver_sql(f"DROP INDEX IF EXISTS {GIST}")
+        connection.exec_driver_sql(f"DROP INDEX IF EXISTS {GIST_0008}")
 
 
 def clear(connection: Connection) -> None:
