@@ -47,6 +47,33 @@ Window = tuple[datetime, datetime | None]
 """Valid times [low, high) whose segments a change may have moved; None: no upper bound."""
 
 
+class Move(NamedTuple):
+    """What one event did to a pair: the window of valid time it may have changed, and the
+    segments starting inside it before and after."""
+
+    window: Window
+    before: dict[datetime, Segment]
+    after: dict[datetime, Segment]
+
+    def closed(self) -> list[datetime]:
+        """Where the segments that no longer give the same answer start."""
+        after = self.after
+        return [
+            start
+            for start, old in self.before.items()
+            if (new := after.get(start)) is None or not old.same(new)
+        ]
+
+    def opened(self) -> list[Segment]:
+        """The segments that give a new answer, to open in their place."""
+        before = self.before
+        return [
+            new
+            for start, new in self.after.items()
+            if (old := before.get(start)) is None or not old.same(new)
+        ]
+
+
 class Timeline:
     """The counting statements of one pair, in rank order, and its row in ``current_stances``."""
 
@@ -100,6 +127,21 @@ class Timeline:
         del self.entries[index]
         return window, before
 
+    def move(self, removed: dict[str, Any] | None, added: dict[str, Any] | None) -> Move:
+        """Take ``removed`` out and put ``added`` in (either may be None, not both). The one
+        step the incremental projection and the rebuild share: one search each way for a
+        single change; for both (a correction) the segments before come from a copy."""
+        if removed is not None and added is not None:
+            entries = self.entries[:]
+            window = _hull(self.remove(removed), self.add(added))
+            before = segments(entries, window)
+        elif added is not None:
+            window, before = self.insert(added)
+        else:
+            assert removed is not None
+            window, before = self.delete(removed)
+        return Move(window, before, self.segments(window))
+
     def _window(self, index: int, stated_at: datetime, above: int) -> Window:
         """From the statement ranked just below position ``index`` (or ``stated_at``) to the
         first label change above the run of equal labels starting at ``above``."""
@@ -152,6 +194,29 @@ def segments(entries: list[Entry], window: Window) -> dict[datetime, Segment]:
 
 
 _FLIPS = {(a.value, b.value): is_flip(a, b) for a in Stance for b in Stance}
+
+
+def touched_pairs(
+    previous: dict[str, Any] | None, version: dict[str, Any]
+) -> list[tuple[Pair, dict[str, Any] | None, dict[str, Any] | None]]:
+    """The pairs an event touches, the version's first, each with the counting statement it
+    loses and the one it gains (None for none): a correction may move a statement from one
+    pair to another, and a statement counts only while accepted."""
+    pair = (version["actor_id"], version["topic_id"])
+    added = version if version["counts"] else None
+    if previous is None:
+        return [(pair, None, added)]
+    old_pair = (previous["actor_id"], previous["topic_id"])
+    removed = previous if previous["counts"] else None
+    if old_pair == pair:
+        return [(pair, removed, added)]
+    return [(pair, None, added), (old_pair, removed, None)]
+
+
+def _hull(first: Window, second: Window) -> Window:
+    """The smallest window holding both: segments outside either are unchanged."""
+    high = None if first[1] is None or second[1] is None else max(first[1], second[1])
+    return min(first[0], second[0]), high
 
 
 def current_after(timeline: Timeline, position: int) -> tuple[dict[str, Any] | None, bool] | None:

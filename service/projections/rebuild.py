@@ -26,11 +26,10 @@ from service.domain.ids import uuid_from_int
 from service.domain.upcasting import UpcasterRegistry
 from service.projections import bulk
 from service.projections.catalog import CATALOG_EVENTS, CatalogProjection
-from service.projections.pairs import Pair, Segment, Timeline, Window, current_after, segments
+from service.projections.pairs import Pair, Segment, Timeline, current_after, touched_pairs
 from service.projections.statements import (
     _FLIPS,
     STATEMENT_EVENTS,
-    _hull,
     _next_version,
     _recorded_version,
     rectangle_id,
@@ -256,17 +255,12 @@ class _Fold:
             previous["known_until"] = event.recorded_at
             previous["known_until_position"] = event.position
         self._open[statement_id] = version
-        pair = (version["actor_id"], version["topic_id"])
-        touched = {pair: self._pair(pair)}
-        removed = previous if previous is not None and previous["counts"] else None
-        if previous is not None:
-            old_pair = (previous["actor_id"], previous["topic_id"])
-            touched.setdefault(old_pair, self._pair(old_pair))
-        added = version if version["counts"] else None
+        touched = {
+            each: (self._pair(each), take, put)
+            for each, take, put in touched_pairs(previous, version)
+        }
         opened: list[tuple[Pair, Segment]] = []
-        for each, timeline in touched.items():
-            take = removed if removed is not None and _pair_of(removed) == each else None
-            put = added if added is not None and each == pair else None
+        for each, (timeline, take, put) in touched.items():
             if take is not None or put is not None:
                 opened.extend(self._move(each, timeline, take, put, event))
         for each, segment in opened:
@@ -277,7 +271,7 @@ class _Fold:
                 event.recorded_at,
                 event.position,
             ]
-        for each, timeline in touched.items():
+        for each, (timeline, _taken, _put) in touched.items():
             self._refresh_current(each, timeline, event)
         if previous is not None:
             self._rows["statement_versions"].append(self._version_row(previous))
@@ -296,28 +290,10 @@ class _Fold:
         added: dict[str, Any] | None,
         event: LogRow,
     ) -> list[tuple[Pair, Segment]]:
-        before: dict[datetime, Segment]
-        window: Window
-        if removed is not None and added is not None:
-            entries = timeline.entries[:]
-            window = _hull([timeline.remove(removed), timeline.add(added)])
-            before = segments(entries, window)
-        elif added is not None:
-            window, before = timeline.insert(added)
-        else:
-            assert removed is not None
-            window, before = timeline.delete(removed)
-        after = timeline.segments(window)
-        opened = []
-        for start, old in before.items():
-            new = after.get(start)
-            if new is None or not old.same(new):
-                self._close_rectangle(pair, start, event)
-        for start, new in after.items():
-            old = before.get(start)
-            if old is None or not old.same(new):
-                opened.append((pair, new))
-        return opened
+        move = timeline.move(removed, added)
+        for start in move.closed():
+            self._close_rectangle(pair, start, event)
+        return [(pair, segment) for segment in move.opened()]
 
     def _close_rectangle(self, pair: Pair, start: datetime, event: LogRow) -> None:
         interval = self._open_intervals.pop((pair, start), None)
@@ -502,7 +478,3 @@ def _uuid(text: str) -> uuid.UUID:
         if digits.isalnum():
             return uuid_from_int(int(digits, 16))
     return uuid.UUID(text)
-
-
-def _pair_of(version: dict[str, Any]) -> Pair:
-    return version["actor_id"], version["topic_id"]

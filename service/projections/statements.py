@@ -25,7 +25,7 @@ from sqlalchemy import Connection, select, tuple_
 
 from service.domain.stances import Stance, is_flip
 from service.projections import bulk, revisions
-from service.projections.pairs import Pair, Segment, Timeline, Window, current_after, segments
+from service.projections.pairs import Pair, Segment, Timeline, Window, current_after, touched_pairs
 from service.store.event_store import RecordedEvent
 from service.store.read_model_tables import ReadModelTables
 
@@ -169,18 +169,13 @@ class StatementProjection:
             self._close(previous, event)
         self._open[statement_id] = version
         self._inserted[(statement_id, version["version_no"])] = version
-        pair = (version["actor_id"], version["topic_id"])
-        touched = {pair: self._pair(connection, pair)}
-        removed = previous if previous is not None and previous["counts"] else None
-        if previous is not None:
-            old_pair = (previous["actor_id"], previous["topic_id"])
-            touched.setdefault(old_pair, self._pair(connection, old_pair))
-        added = version if version["counts"] else None
+        touched = {
+            each: (self._pair(connection, each), take, put)
+            for each, take, put in touched_pairs(previous, version)
+        }
         opened: list[tuple[Pair, Segment]] = []
         revised = len(self._revisions)
-        for each, timeline in touched.items():
-            take = removed if removed is not None and _pair_of(removed) == each else None
-            put = added if added is not None and each == pair else None
+        for each, (timeline, take, put) in touched.items():
             if take is not None or put is not None:
                 opened.extend(self._move(each, timeline, take, put, event))
         self._open_rectangles(opened, event)
@@ -203,38 +198,12 @@ class StatementProjection:
         """Take ``removed`` out of the pair and put ``added`` in; close the rectangles whose
         answer moved and return the segments to open in their place. Notes the revision, if
         a stance label moved."""
-        before_entries = timeline.entries[:] if removed is not None and added else None
-        windows = []
-        if removed is not None:
-            windows.append(timeline.remove(removed))
-        if added is not None:
-            windows.append(timeline.add(added))
-        window = _hull(windows)
-        if before_entries is None:  # one change: the window's segments before it, undone
-            if added is not None:
-                timeline.remove(added)
-                before = timeline.segments(window)
-                timeline.add(added)
-            else:
-                assert removed is not None
-                timeline.add(removed)
-                before = timeline.segments(window)
-                timeline.remove(removed)
-        else:
-            before = segments(before_entries, window)
-        after = timeline.segments(window)
-        opened = []
-        for start, old in before.items():
-            new = after.get(start)
-            if new is None or not old.same(new):
-                self._close_rectangle(pair, start, event)
-        for start, new in after.items():
-            old = before.get(start)
-            if old is None or not old.same(new):
-                opened.append((pair, new))
+        move = timeline.move(removed, added)
+        for start in move.closed():
+            self._close_rectangle(pair, start, event)
         if event.type in revisions.REVISING_EVENTS:
-            self._note_revision(pair, window, before, after, event)
-        return opened
+            self._note_revision(pair, move.window, move.before, move.after, event)
+        return [(pair, segment) for segment in move.opened()]
 
     def _note_revision(
         self,
@@ -484,19 +453,6 @@ def rectangle_id(pair: Pair, segment: Segment, position: int) -> int:
     )
     digest = hashlib.blake2b(orjson.dumps(said, option=orjson.OPT_SORT_KEYS), digest_size=8)
     return int.from_bytes(digest.digest(), "big") >> 1
-
-
-def _pair_of(version: dict[str, Any]) -> Pair:
-    return version["actor_id"], version["topic_id"]
-
-
-def _hull(windows: list[Window]) -> Window:
-    """The smallest window holding ``windows``: segments outside every one of them are unchanged."""
-    if len(windows) == 1:
-        return windows[0]
-    highs = [window[1] for window in windows]
-    low = min(window[0] for window in windows)
-    return low, None if None in highs else max(high for high in highs if high is not None)
 
 
 def _chunks(items: Sequence[Any], size: int) -> Iterable[Sequence[Any]]:
