@@ -26,9 +26,11 @@ from service.projections.pairs import Pair, Segment, Window
 
 _FLIPS = {(a.value, b.value): is_flip(a, b) for a in Stance for b in Stance}
 
-REVISING_EVENTS = frozenset({"StatementCorrected", "StatementRetracted"})
-"""The events that can revise a stance in the past (StatementRejected cannot: it only ever
-refuses a statement that was waiting for review, which never counted)."""
+REVISION_CAUSES = {"StatementCorrected": "corrected", "StatementRetracted": "retracted"}
+"""The events that can revise a stance in the past, with the ``cause`` a ``stance.revised``
+message names (StatementRejected cannot revise: it only ever refuses a statement that was
+waiting for review, which never counted)."""
+REVISING_EVENTS = frozenset(REVISION_CAUSES)
 
 Piece = tuple[datetime, datetime | None, Segment | None]
 """Valid times [start, end) (end None: unbounded) and what answers them (None: no stance)."""

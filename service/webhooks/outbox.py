@@ -21,11 +21,10 @@ from typing import Any
 from sqlalchemy import Connection, Table, select
 from sqlalchemy.dialects import postgresql, sqlite
 
-from service.projections.revisions import is_revision
+from service.projections.revisions import REVISION_CAUSES, is_revision
 from service.store.read_model_tables import ReadModelTables
 from service.store.webhook_tables import deliveries_table, subscriptions_table
 from service.webhooks.payload import (
-    REVISION_CAUSES,
     EventType,
     RevisedStretch,
     StanceSnapshot,

@@ -82,11 +82,6 @@ class RevisedStretch:
     after: StanceSnapshot | None
 
 
-REVISION_CAUSES = {"StatementCorrected": "corrected", "StatementRetracted": "retracted"}
-"""The events that revise (``service.projections.revisions.REVISING_EVENTS``), as the payload's
-``cause`` names them."""
-
-
 def stance_revised_payload(
     *,
     occurred_at: datetime,
