@@ -3,7 +3,7 @@
 A new read model (see ``StanceIntervalRow``): for each (actor, topic), rectangles in valid time x
 transaction time, each naming the statement version that answers there and the stance it flips
 from, so the as-of matrix is one probe of a spatial index (an R*Tree on SQLite, GiST on
-PostgreSQL, both from ``service.store.interval_index``) instead of a query per pair.
+PostgreSQL, both from ``service.store.legacy_interval_index``) instead of a query per pair.
 
 The table starts empty. On a database that already holds statements the upgrade leaves a
 ``REBUILD_MARKER`` checkpoint row, and the projector's first catch-up in any process (serve,
@@ -24,7 +24,7 @@ import sqlalchemy as sa
 from alembic import op
 
 from service.projections.checkpoints import REBUILD_MARKER
-from service.store import interval_index
+from service.store import legacy_interval_index
 from service.store.types import UTCDateTime, json_type, position_type
 
 revision: str = "0008"
@@ -71,9 +71,9 @@ def upgrade() -> None:
     )
     bind = op.get_bind()
     if bind.dialect.name == "sqlite":
-        interval_index.create(bind)
+        legacy_interval_index.create_sqlite_rtree(bind)
     else:  # as this revision made it; 0009 replaces it
-        bind.exec_driver_sql(interval_index.POSTGRES_INDEX_0008)
+        bind.exec_driver_sql(legacy_interval_index.POSTGRES_INDEX_0008)
     if bind.execute(sa.text("SELECT 1 FROM statement_versions LIMIT 1")).first() is not None:
         bind.execute(
             sa.text(
@@ -86,5 +86,5 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.execute(sa.text(f"DELETE FROM projection_checkpoints WHERE name = '{REBUILD_MARKER}'"))
-    interval_index.drop(op.get_bind())
+    legacy_interval_index.drop(op.get_bind())
     op.drop_table("stance_intervals")

@@ -21,7 +21,7 @@ from collections.abc import Sequence
 
 from alembic import op
 
-from service.store import interval_index
+from service.store import legacy_interval_index
 
 revision: str = "0009"
 down_revision: str | None = "0008"
@@ -33,13 +33,13 @@ def upgrade() -> None:
     bind = op.get_bind()
     if bind.dialect.name == "sqlite":
         return
-    interval_index.create(bind)
-    bind.exec_driver_sql(f"DROP INDEX {interval_index.GIST_0008}")
+    bind.exec_driver_sql(legacy_interval_index.POSTGRES_INDEX_0009)
+    bind.exec_driver_sql(f"DROP INDEX {legacy_interval_index.GIST_0008}")
 
 
 def downgrade() -> None:
     bind = op.get_bind()
     if bind.dialect.name == "sqlite":
         return
-    bind.exec_driver_sql(interval_index.POSTGRES_INDEX_0008)
-    bind.exec_driver_sql(f"DROP INDEX {interval_index.GIST}")
+    bind.exec_driver_sql(legacy_interval_index.POSTGRES_INDEX_0008)
+    bind.exec_driver_sql(f"DROP INDEX {legacy_interval_index.GIST}")

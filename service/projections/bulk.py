@@ -131,15 +131,20 @@ def insert_tuples(
     table: Table,
     columns: Sequence[str],
     rows: Sequence[tuple[Any, ...]],
+    *,
+    freeze: bool = False,
 ) -> None:
     """INSERT rows already in the driver's form (``columns`` in order; JSON as text), by COPY
-    on PostgreSQL whatever their number: a replay's bulk path, which converts as it builds."""
+    on PostgreSQL whatever their number: a replay's bulk path, which converts as it builds.
+    ``freeze``: COPY ... FREEZE, for a table created in this transaction (PostgreSQL refuses
+    it otherwise)."""
     if not rows:
         return
     names = ", ".join(columns)
     if connection.dialect.name == "postgresql":
+        options = " WITH (FREEZE)" if freeze else ""
         cursor = connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
-        with cursor, cursor.copy(f"COPY {table.name} ({names}) FROM STDIN") as copy:
+        with cursor, cursor.copy(f"COPY {table.name} ({names}) FROM STDIN{options}") as copy:
             write = copy.write_row
             for row in rows:
                 write(row)

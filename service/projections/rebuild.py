@@ -34,7 +34,7 @@ from service.projections.statements import (
     _recorded_version,
     rectangle_id,
 )
-from service.store import log_rows
+from service.store import interval_index, log_rows
 from service.store.collector import paused_collector
 from service.store.driver_sql import sqlite_time
 from service.store.log_rows import LogRow
@@ -78,22 +78,13 @@ _INTERVAL_COLUMNS = (
     "interval_id",
     "actor_id",
     "topic_id",
-    "valid_from",
-    "valid_until",
-    "known_from",
-    "known_until",
+    "valid_node",
+    "valid_lo",
+    "valid_hi",
     "known_from_position",
     "known_until_position",
-    "statement_id",
     "version_position",
-    "stance",
-    "score",
     "previous_stance",
-    "flip",
-    "quote",
-    "kind",
-    "source",
-    "status",
 )
 _CHANGE_COLUMNS = (
     "position",
@@ -130,14 +121,16 @@ def replay(
     upcasters: UpcasterRegistry,
     *,
     until: int | None = None,
+    fresh: bool = False,
 ) -> tuple[int, int]:
     """Apply the log up to position ``until`` (None: its end) to the empty ``tables``; returns
-    how many events were read and the position of the last one (0 for none)."""
+    how many events were read and the position of the last one (0 for none). ``fresh``: the
+    tables were created in this transaction, so PostgreSQL may load them frozen."""
     until = _END if until is None else until
     catalog = CatalogProjection(tables)
     sqlite = connection.dialect.name == "sqlite"
     fold = _Fold(_DriverValues(sqlite))
-    writer = _Writer(connection, tables)
+    writer = _Writer(connection, tables, freeze=fresh and not sqlite)
     applied, position = 0, 0
     with paused_collector:
         while events := log_rows.read(
@@ -225,7 +218,7 @@ class _Fold:
         versions, intervals = rows["statement_versions"], rows["stance_intervals"]
         versions.extend(self._version_row(version) for version in self._open.values())
         for interval in self._open_intervals.values():
-            intervals.append(self._interval_row(interval, None, None))
+            intervals.append(self._interval_row(interval, None))
         current = rows["current_stances"]
         for pair, timeline in self._pairs.items():
             if (row := timeline.current) is not None:
@@ -299,7 +292,7 @@ class _Fold:
         interval = self._open_intervals.pop((pair, start), None)
         if interval is None or interval[4] == event.position:
             return  # opened and closed by the same event: no state of knowledge saw it
-        row = self._interval_row(interval, event.recorded_at, event.position)
+        row = self._interval_row(interval, event.position)
         self._rows["stance_intervals"].append(row)
 
     def _refresh_current(self, pair: Pair, state: Timeline, event: LogRow) -> None:
@@ -368,32 +361,18 @@ class _Fold:
         )
 
     def _interval_row(
-        self, interval: list[Any], known_until: Any, known_until_position: int | None
+        self, interval: list[Any], known_until_position: int | None
     ) -> tuple[Any, ...]:
-        interval_id, pair, segment, known_from, known_from_position = interval
-        version, previous = segment.version, segment.previous_stance
-        stance = version["stance"]
-        time = self.values.time
+        interval_id, pair, segment, _known_from, known_from_position = interval
         return (
             interval_id,
             pair[0],
             pair[1],
-            time(segment.valid_from),
-            time(segment.valid_until),
-            known_from,
-            known_until,
+            *interval_index.valid_key(segment.valid_from, segment.valid_until),
             known_from_position,
             known_until_position,
-            version[_ID],
-            version["caused_by_position"],
-            stance,
-            version["score"],
-            previous,
-            previous is not None and _flip(previous, stance),
-            version["quote"],
-            version["kind"],
-            version[_SOURCE],
-            version["status"],
+            segment.version["caused_by_position"],
+            segment.previous_stance,
         )
 
     def _current_row(self, pair: Pair, row: dict[str, Any]) -> tuple[Any, ...]:
@@ -424,9 +403,10 @@ def _no_rows() -> Rows:
 class _Writer:
     """Writes the fold's rows to ``tables``, each table's rows in primary-key order."""
 
-    def __init__(self, connection: Connection, tables: ReadModelTables) -> None:
+    def __init__(self, connection: Connection, tables: ReadModelTables, *, freeze: bool) -> None:
         self.connection = connection
         self.tables = tables
+        self.freeze = freeze
 
     def write(self, rows: Rows) -> None:
         sqlite = self.connection.dialect.name == "sqlite"
@@ -435,7 +415,7 @@ class _Writer:
             if found:
                 found.sort(key=key if sqlite or name != "statement_versions" else _by_uuid)
                 table: Table = getattr(self.tables, name)
-                bulk.insert_tuples(self.connection, table, columns, found)
+                bulk.insert_tuples(self.connection, table, columns, found, freeze=self.freeze)
 
 
 def _first(row: tuple[Any, ...]) -> Any:

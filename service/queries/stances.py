@@ -3,8 +3,8 @@
 Every answer is one indexed query on the read models, never a walk over the log. Current stances
 come from ``current_stances``. A replay asks ``stance_intervals`` for the rectangles holding the
 point (as_of, known_at): each names the statement the stance rule picks there and the stance it
-flips from, with the statement's columns copied in, so the whole matrix is one probe of a
-spatial index and no join.
+flips from, so the whole matrix is one probe of an interval tree, and a join of the
+statement versions behind the cells not built before.
 """
 
 import uuid
@@ -65,38 +65,25 @@ class StanceChangeView:
     recorded_at: datetime
 
 
-_INTERVAL_COLUMNS = (
-    "i.actor_id, i.topic_id, i.stance, i.score, i.valid_from, i.statement_id, i.quote, i.kind, "
-    "i.source, i.status, i.previous_stance, i.flip, i.interval_id"
+_CELL_COLUMNS = (
+    "i.actor_id, i.topic_id, v.stance, v.score, v.stated_at, v.statement_id, v.quote, v.kind, "
+    "v.source, v.status, i.previous_stance, i.interval_id"
 )
-_EXACT = """i.valid_from <= :as_of AND (i.valid_until IS NULL OR i.valid_until > :as_of)
-    AND i.known_from_position <= :known
-    AND (i.known_until_position IS NULL OR i.known_until_position > :known)"""
-_SQLITE_PROBE = f"""
-    SELECT id, valid_lo >= :valid - :slack OR valid_hi <= :valid + :slack
-               OR known_lo >= :known - :known_slack OR known_hi <= :known + :known_slack
-    FROM {interval_index.RTREE}
-    WHERE valid_lo <= :valid AND valid_hi >= :valid AND known_lo <= :known AND known_hi > :known
+_CELL_FROM = (
+    "stance_intervals i JOIN statement_versions v ON v.caused_by_position = i.version_position"
+)
+_PAIRS = f"""
+    SELECT {_CELL_COLUMNS} FROM {_CELL_FROM}
+    WHERE i.valid_lo <= :valid AND i.valid_hi >= :valid
+      AND i.known_from_position <= :known
+      AND (i.known_until_position IS NULL OR i.known_until_position > :known) {{where}}
 """
-_SQLITE_PAIRS = f"SELECT {_INTERVAL_COLUMNS} FROM stance_intervals i WHERE {_EXACT} {{where}}"
-_SQLITE_CHECK = (
-    f"SELECT i.interval_id FROM stance_intervals i WHERE {_EXACT} AND i.interval_id IN :ids"
-)
-_POSTGRES_AT = """tstzrange(i.valid_from, i.valid_until) @> :as_of::timestamptz
-      AND tstzrange(i.known_from, i.known_until) @> :known_at::timestamptz"""
-_POSTGRES_PROBE = f"SELECT i.interval_id FROM stance_intervals i WHERE {_POSTGRES_AT}"
-_POSTGRES_PAIRS = (
-    f"SELECT {_INTERVAL_COLUMNS} FROM stance_intervals i WHERE {_POSTGRES_AT} {{where}}"
-)
-_BY_ID = f"SELECT {_INTERVAL_COLUMNS} FROM stance_intervals i WHERE i.interval_id IN :ids"
-_BY_ID_ARRAY = f"SELECT {_INTERVAL_COLUMNS} FROM stance_intervals i WHERE i.interval_id = ANY(:ids)"
-_KNOWN_NOW = 1 << 53
-"""The position standing for "known now": above every position, below the R*Tree's open end."""
+_BY_ID = f"SELECT {_CELL_COLUMNS} FROM {_CELL_FROM} WHERE i.interval_id IN :ids"
+_BY_ID_ARRAY = f"SELECT {_CELL_COLUMNS} FROM {_CELL_FROM} WHERE i.interval_id = ANY(:ids)"
 _POSITION_KNOWN_AT = """
     SELECT position FROM events WHERE recorded_at <= :known_at
     ORDER BY recorded_at DESC, position DESC LIMIT 1
 """
-_FLOAT32_EPSILON = 2.0**-23
 _CELLS: dict[int, tuple[str, "StanceView"]] = {}
 """Matrix cells already built, by rectangle id, each with its sort key (``_pair_key``). The id is
 a digest of everything the rectangle says, so an entry never goes stale and serves every database
@@ -118,57 +105,33 @@ def _replay(
     """The cells of the ``stance_intervals`` rectangles holding (as_of, known_at), at most one
     per pair, in (actor_id, topic_id) order (sorted here, see ``_cells``).
 
-    On PostgreSQL a GiST probe on both time ranges, exact. On SQLite the transaction time becomes
-    the last log position recorded by then (recorded times never go down along the log, so
-    "known at K" is "known after that position"), and the matrix is a probe of the R*Tree alone.
-    Its boxes are rounded outwards, so a box whose edge lies within rounding distance of the point
-    is checked against the table's exact columns; the rest are certain. A few pairs are a range
-    of the pair index each. Only the cells not built before are read from the table.
+    The transaction time becomes the last log position recorded by then (recorded times never
+    go down along the log, so "known at K" is "known after that position"; one seek of the
+    events' time index). The whole matrix is one probe of the interval tree
+    (``interval_index``), which answers the ids from its index entries; a few pairs are a
+    range of the pair index each. Only the cells not built before are read, with the
+    versions they name.
     """
     sqlite = connection.dialect.name == "sqlite"
-    where = "".join(f" AND {f}" for f in filters)
-    params = {**params, "as_of": as_of, "known_at": known_at or _END_OF_TIME}
-    if sqlite:
-        if known_at is None:
-            params["known"] = _KNOWN_NOW
-        else:
-            found = run(connection, _POSITION_KNOWN_AT, params)
-            if not found:
-                return []  # before the first event: nothing was known
-            params["known"] = found[0][0]
+    valid = interval_index.micros(as_of)
+    params = {**params, "valid": valid}
+    if known_at is None:
+        params["known"] = interval_index.KNOWN_NOW
+    else:
+        found = run(connection, _POSITION_KNOWN_AT, {"known_at": known_at})
+        if not found:
+            return []  # before the first event: nothing was known
+        params["known"] = found[0][0]
     values = SqliteValues(sqlite)
     if filters:
-        sql = (_SQLITE_PAIRS if sqlite else _POSTGRES_PAIRS).format(where=where)
+        sql = _PAIRS.format(where="".join(f" AND {f}" for f in filters))
         return sorted(_cell(values, row) for row in run(connection, sql, params))
-    if sqlite:
-        ids = _sqlite_probe(connection, params, valid=as_of.timestamp())
-    else:
-        ids = [row[0] for row in run(connection, _POSTGRES_PROBE, params)]
+    left, right = interval_index.path(valid)
+    tree = {"valid": valid, "known": params["known"], "left": left, "right": right}
+    if not sqlite:
+        tree["left"], tree["right"] = Array(left), Array(right)
+    ids = [row[0] for row in run(connection, interval_index.probe(sqlite), tree)]
     return _cells(connection, values, ids)
-
-
-def _sqlite_probe(connection: Connection, params: dict[str, Any], *, valid: float) -> list[int]:
-    """The ids of the rectangles holding the point, from the R*Tree alone. Its boxes are rounded
-    outwards (32-bit floats, and a second or two on the valid axis), so the box of a rectangle
-    that does not hold the point may still hold it, but only within rounding distance of an
-    edge: boxes holding the point with that margin to spare are certain, the few within the
-    margin (flagged by the probe itself) are checked against the table."""
-    known = params["known"]
-    bounds = {
-        **params,
-        "valid": valid,
-        "slack": interval_index.VALID_SLACK + 2 * abs(valid) * _FLOAT32_EPSILON + 1,
-        "known_slack": 2 * abs(known) * _FLOAT32_EPSILON + 1,
-    }
-    rows = run(connection, _SQLITE_PROBE, bounds)
-    ids = [interval_id for interval_id, near_edge in rows if not near_edge]
-    if len(ids) == len(rows):
-        return ids
-    unsure = [interval_id for interval_id, near_edge in rows if near_edge]
-    for start in range(0, len(unsure), _CHUNK):
-        chunk = {**params, "ids": unsure[start : start + _CHUNK]}
-        ids.extend(row[0] for row in run(connection, _SQLITE_CHECK, chunk))
-    return ids
 
 
 def _cells(connection: Connection, values: SqliteValues, ids: list[int]) -> list["StanceView"]:
@@ -202,7 +165,7 @@ def _build(connection: Connection, values: SqliteValues, missing: list[int]) -> 
         reads = [(_BY_ID_ARRAY, {"ids": Array(missing)})]
     for sql, params in reads:
         for row in run(connection, sql, params):
-            cells[row[12]] = (_pair_key(row[0], row[1]), _cell(values, row))
+            cells[row[11]] = (_pair_key(row[0], row[1]), _cell(values, row))
 
 
 def _pair_key(actor_id: str, topic_id: str) -> str:
@@ -215,7 +178,7 @@ _FIRST = itemgetter(0)
 
 
 def _cell(values: SqliteValues, row: tuple[Any, ...]) -> "StanceView":
-    return _view(values, row[0], row[1], row[2], row[3], row[4], row[5:10], row[10], row[11])
+    return _view(values, row[0], row[1], row[2], row[3], row[4], row[5:10], row[10])
 
 
 _END_OF_TIME = datetime(9999, 12, 31, tzinfo=UTC)

@@ -106,18 +106,32 @@ class StatementVersionRow(SQLModel, table=True):
     known_until_position: int | None = Field(default=None, sa_type=position_type())
 
 
+_PROBED = ("known_from_position", "known_until_position", "interval_id")
+"""What the interval tree's entries carry besides their key: the probe checks the transaction
+range and answers the id from the index alone."""
+
+
 class StanceIntervalRow(SQLModel, table=True):
-    """A rectangle of bitemporal stance history: for valid times in [valid_from, valid_until) and
-    transaction times in [known_from, known_until), the stance of (actor, topic) is this row's.
+    """A rectangle of bitemporal stance history: for valid times in [valid_lo, valid_hi]
+    (whole microseconds, see ``interval_index.micros``) and transaction times after log position
+    ``known_from_position`` and up to ``known_until_position`` (excluded; null: still so), the
+    stance of (actor, topic) is that of statement version ``version_position``, flipping from
+    ``previous_stance``.
 
     For each state of knowledge a pair's counting statements cut valid time into segments, one
     per statement that wins somewhere (greatest stated_at, ties to the later record), each with the
     previous stance it flips from. A write changes only the few segments around the statement it
-    touches: those are closed (``known_until`` set, never rewritten otherwise) and their
+    touches: those are closed (``known_until_position`` set, never rewritten otherwise) and their
     successors opened. The rectangles of a pair never overlap, so the as-of matrix is the set of
-    rectangles containing the point (as_of, known_at): one probe of a spatial index (an R*Tree on
-    SQLite, GiST on PostgreSQL; created by the migrations, as the models cannot describe them).
-    The chosen version's columns are copied in, so the matrix needs no join.
+    rectangles containing the point (as_of, known_at): ``valid_node`` places the valid range in
+    an interval tree that two ordinary indexes answer (``service.store.interval_index``), and
+    their entries carry the transaction range, so the probe reads nothing else.
+
+    A rectangle names its version rather than copying it: some 2.6 rectangles per statement
+    otherwise repeat its quote and source, which made this table three times the size of the
+    versions and its load the largest part of a rebuild. A matrix joins the versions of the
+    cells it has not built before. A segment starts where its statement was stated, so the valid
+    range's start is also the cell's ``since``.
 
     ``interval_id`` is a digest of everything the rectangle says (63 bits of BLAKE2b over the
     pair, the answer, the valid range and the position that opened it; see
@@ -132,12 +146,14 @@ class StanceIntervalRow(SQLModel, table=True):
             "ix_stance_intervals_open",
             "actor_id",
             "topic_id",
-            "valid_from",
+            "valid_lo",
             unique=True,
             sqlite_where=text("known_until_position IS NULL"),
             postgresql_where=text("known_until_position IS NULL"),
         ),
-        Index("ix_stance_intervals_pair", "actor_id", "topic_id", "valid_from"),
+        Index("ix_stance_intervals_pair", "actor_id", "topic_id", "valid_lo"),
+        Index("ix_stance_intervals_valid_hi", "valid_node", "valid_hi", *_PROBED),
+        Index("ix_stance_intervals_valid_lo", "valid_node", "valid_lo", *_PROBED),
     )
 
     interval_id: int = Field(
@@ -145,22 +161,13 @@ class StanceIntervalRow(SQLModel, table=True):
     )
     actor_id: str = Field(sa_type=String(64))
     topic_id: str = Field(sa_type=String(64))
-    valid_from: datetime = Field(sa_type=UTCDateTime())
-    valid_until: datetime | None = Field(default=None, sa_type=UTCDateTime())
-    known_from: datetime = Field(sa_type=UTCDateTime())
-    known_until: datetime | None = Field(default=None, sa_type=UTCDateTime())
+    valid_node: int = Field(sa_type=position_type())
+    valid_lo: int = Field(sa_type=position_type())
+    valid_hi: int = Field(sa_type=position_type())
     known_from_position: int = Field(sa_type=position_type())
     known_until_position: int | None = Field(default=None, sa_type=position_type())
-    statement_id: uuid.UUID
     version_position: int = Field(sa_type=position_type())
-    stance: str = Field(sa_type=String(20))
-    score: int
     previous_stance: str | None = Field(default=None, sa_type=String(20))
-    flip: bool
-    quote: str
-    kind: str = Field(sa_type=String(20))
-    source: dict[str, Any] = Field(sa_column=Column("source", json_type(), nullable=False))
-    status: str = Field(sa_type=String(20))
 
 
 class StancePairRow(SQLModel, table=True):
@@ -242,18 +249,65 @@ class ReadModelTables:
         return [getattr(self, f.name) for f in fields(self)]
 
     @classmethod
+    def shadow(cls, connection: Connection) -> "ReadModelTables":
+        """Empty copies named ``rebuilt_<table>`` with the same columns and primary key but no
+        secondary index, created in the caller's transaction: a PostgreSQL rebuild fills them
+        while readers go on reading the live tables, then ``swap`` puts them in their place."""
+        metadata = MetaData()
+        copies = {}
+        for f in fields(cls):
+            live: Table = getattr(cls.live(), f.name)
+            copies[f.name] = Table(f"{SHADOW_PREFIX}{live.name}", metadata, *_columns(live))
+        metadata.create_all(connection)
+        return cls(**copies)
+
+    @classmethod
     def scratch(cls, connection: Connection) -> "ReadModelTables":
         """Temporary copies (same columns and keys, no secondary indexes), gone at disconnect."""
         metadata = MetaData()
         copies = {}
         for f in fields(cls):
             live: Table = getattr(cls.live(), f.name)
-            columns = [
-                Column(c.name, c.type, primary_key=c.primary_key, nullable=c.nullable)
-                for c in live.columns
-            ]
             copies[f.name] = Table(
-                f"scratch_{live.name}", metadata, *columns, prefixes=["TEMPORARY"]
+                f"scratch_{live.name}", metadata, *_columns(live), prefixes=["TEMPORARY"]
             )
         metadata.create_all(connection)
         return cls(**copies)
+
+    def index_shadows(self, connection: Connection) -> None:
+        """Create on these shadow tables the live tables' secondary indexes, under the shadow
+        prefix (the live names are taken until ``swap``): each built by one sort of the rows."""
+        for live, copy in zip(ReadModelTables.live().all(), self.all(), strict=True):
+            for index in sorted(live.indexes, key=lambda each: str(each.name)):
+                Index(
+                    f"{SHADOW_PREFIX}{index.name}",
+                    *[copy.c[column.name] for column in index.columns],
+                    unique=bool(index.unique),
+                    **index.dialect_kwargs,
+                ).create(connection)
+
+    def swap(self, connection: Connection) -> None:
+        """Drop the live tables and give these shadows, their indexes and primary keys the live
+        names, in the caller's transaction (PostgreSQL). Readers wait only from here to the
+        commit, and then find the new tables by name."""
+        for live, copy in zip(ReadModelTables.live().all(), self.all(), strict=True):
+            connection.exec_driver_sql(f"DROP TABLE {live.name}")
+            connection.exec_driver_sql(f"ALTER TABLE {copy.name} RENAME TO {live.name}")
+            connection.exec_driver_sql(
+                f"ALTER TABLE {live.name} RENAME CONSTRAINT {copy.name}_pkey TO {live.name}_pkey"
+            )
+            for index in live.indexes:
+                connection.exec_driver_sql(
+                    f"ALTER INDEX {SHADOW_PREFIX}{index.name} RENAME TO {index.name}"
+                )
+
+
+SHADOW_PREFIX = "rebuilt_"
+
+
+def _columns(table: Table) -> list[Column[Any]]:
+    """Copies of a table's columns: same names, types, nullability and primary key."""
+    return [
+        Column(c.name, c.type, primary_key=c.primary_key, nullable=c.nullable)
+        for c in table.columns
+    ]

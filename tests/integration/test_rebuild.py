@@ -20,7 +20,6 @@ from service.domain.commands import (
 from service.domain.upcasting import UpcasterRegistry
 from service.domain.values import Source
 from service.projections.runner import Projector
-from service.store import interval_index
 from service.store.event_store import EventStore
 from service.store.read_model_tables import ReadModelTables
 from tests.integration.helpers import services_for
@@ -81,9 +80,6 @@ def _tables(database: Database) -> dict[str, set[tuple[Any, ...]]]:
         for table in ReadModelTables.live().all():
             rows = connection.execute(select(table))
             found[table.name] = {tuple(map(_hashable, row)) for row in rows}
-        if database.is_sqlite:
-            rtree = connection.execute(text(f"SELECT * FROM {interval_index.RTREE}"))
-            found[interval_index.RTREE] = {tuple(row) for row in rtree}
     return found
 
 
@@ -116,7 +112,7 @@ def test_verify_reports_a_row_the_replay_would_not_write(database: Database):
                 intervals.c.interval_id
                 == select(intervals.c.interval_id).limit(1).scalar_subquery()
             )
-            .values(quote="tampered")
+            .values(previous_stance="tampered")
         )
 
     differences = projector.verify()

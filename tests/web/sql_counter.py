@@ -31,10 +31,11 @@ class SqlCounter:
         return [sql for sql in self.statements if re.search(pattern, sql)]
 
     def matrix_queries(self) -> list[str]:
-        """The stance-matrix reads: the current one selects the quote as ``v.quote``; a replay
-        probes the spatial index of ``stance_intervals`` (the R*Tree on SQLite, the GiST index
-        on both time ranges on PostgreSQL)."""
-        return self.matching(r"\bv\.quote\b|\bFROM stance_intervals_rtree\b|@> \S+::timestamptz")
+        """The stance-matrix reads: the current one reads ``current_stances``; a replay
+        probes the interval tree of ``stance_intervals`` by its nodes."""
+        return self.matching(
+            r"\bFROM current_stances c\b|\bWHERE valid_node IN\b|\bvalid_node = ANY\b"
+        )
 
     def reading(self, table: str) -> list[str]:
         """The statements that read ``table`` (named after FROM or JOIN)."""
