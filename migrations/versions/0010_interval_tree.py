@@ -6,7 +6,9 @@ B-tree indexes on them, and loses the spatial index: SQLite's R*Tree with its tr
 PostgreSQL's GiST index. A rebuild fills B-trees by sorting, which took the index work of
 514,000 rectangles from 6.0 s (R*Tree) and 8.6 s (GiST) to about a second. The rectangles also
 stop copying their version's columns (quote, source, stance, ...) and the transaction times:
-they name the version, and the transaction range is log positions only.
+they name the version, and the transaction range is log positions only. The stance-rule index
+of ``statement_versions`` goes too: no query has searched it since 0008, and every write and
+rebuild still paid for its eight columns.
 
 The new columns are computed from the stance rule, not from SQL, so the table is emptied and
 made again, and on a database holding statements the upgrade leaves the ``REBUILD_MARKER``: the
@@ -61,11 +63,28 @@ def upgrade() -> None:
     op.create_index(
         "ix_stance_intervals_valid_lo", "stance_intervals", ["valid_node", "valid_lo", *_PROBED]
     )
+    op.drop_index("ix_statement_versions_stance_rule", table_name="statement_versions")
     _mark_for_rebuild()
 
 
 def downgrade() -> None:
     bind = op.get_bind()
+    op.create_index(  # as 0003 made it
+        "ix_statement_versions_stance_rule",
+        "statement_versions",
+        [
+            "actor_id",
+            "topic_id",
+            "stated_at",
+            "recorded_position",
+            "known_from",
+            "known_until",
+            "stance",
+            "caused_by_position",
+        ],
+        sqlite_where=sa.text("counts"),
+        postgresql_where=sa.text("counts"),
+    )
     op.drop_table("stance_intervals")
     op.create_table(  # as 0008 made it
         "stance_intervals",

@@ -53,7 +53,7 @@ def _matrix_reads(client: TestClient, **params: str) -> tuple[SqlCounter, str]:
 def _uncached(counter: SqlCounter) -> list[str]:
     """The statements but the read of cells not built before (an ``IN`` list on SQLite, an
     array on PostgreSQL)."""
-    by_id = ("WHERE i.interval_id IN", "WHERE i.interval_id = ANY")
+    by_id = ("WHERE i.interval_id IN", "AS wanted (id)")
     return [sql for sql in counter.statements if not any(read in sql for read in by_id)]
 
 
