@@ -183,6 +183,7 @@ class Projector:
         The rows arrive by ``COPY ... FREEZE`` (the tables are new in this transaction), so
         they are visible to every snapshot, as the old rows were, and their pages are marked
         all-visible at once, so the replay's index-only scans need no vacuum first."""
+        _fresh_log_statistics(connection)
         shadow = ReadModelTables.shadow(connection)
         found = rebuild.replay(connection, shadow, self.store.upcasters, fresh=True)
         shadow.index_shadows(connection)
@@ -232,6 +233,26 @@ def _page_cache(connection: Connection) -> Iterator[None]:
         yield
     finally:
         driver.execute(f"PRAGMA cache_size = {int(size)}")  # type: ignore[union-attr]
+
+
+_STALE_SHARE = 0.1
+"""Share of the log written since its last ANALYZE beyond which a rebuild analyses it first."""
+
+
+def _fresh_log_statistics(connection: Connection) -> None:
+    """ANALYZE ``events`` first if it has no statistics or much of it was written since they
+    were taken (a bulk import, a fresh database: autovacuum comes round later; the activity
+    counts may lag a second, the statistics themselves do not). Without them PostgreSQL
+    plans each page of the replay's read as a bitmap scan of the whole rest of the log and a
+    sort on disk: 3.9 s to read 200,000 events, against 0.95 s by the primary key."""
+    stale = connection.exec_driver_sql(
+        "SELECT NOT EXISTS (SELECT 1 FROM pg_statistic WHERE starelid = 'events'::regclass) "
+        "OR coalesce((SELECT n_mod_since_analyze > %(share)s * greatest(n_live_tup, 1) "
+        "FROM pg_stat_user_tables WHERE relid = 'events'::regclass), false)",
+        {"share": _STALE_SHARE},
+    ).scalar()
+    if stale:
+        connection.exec_driver_sql("ANALYZE events")
 
 
 def _analyse(database: Database) -> None:

@@ -295,8 +295,15 @@ SHADOW_PREFIX = "rebuilt_"
 
 
 def _columns(table: Table) -> list[Column[Any]]:
-    """Copies of a table's columns: same names, types, nullability and primary key."""
+    """Copies of a table's columns: same names, types, nullability and primary key (and no
+    serial where the original has none)."""
     return [
-        Column(c.name, c.type, primary_key=c.primary_key, nullable=c.nullable)
+        Column(
+            c.name,
+            c.type,
+            primary_key=c.primary_key,
+            nullable=c.nullable,
+            autoincrement=c.autoincrement,
+        )
         for c in table.columns
     ]
