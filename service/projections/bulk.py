@@ -56,7 +56,8 @@ def _sqlite_bool(value: bool | None) -> int | None:
     return None if value is None else int(value)
 
 
-def _postgres_json(value: Any) -> Jsonb:
+def postgres_json(value: Any) -> Jsonb:
+    """A jsonb parameter or COPY value, encoded by orjson when it is sent."""
     return Jsonb(value, dumps=_sqlite_json)
 
 
@@ -73,7 +74,7 @@ def _converter(column_type: Any, dialect: str) -> Converter | None:
             return _sqlite_bool
         return None
     if isinstance(column_type, JSON):
-        return _postgres_json
+        return postgres_json
     return None
 
 
@@ -134,20 +135,28 @@ def insert_tuples(
     *,
     freeze: bool = False,
 ) -> None:
-    """INSERT rows already in the driver's form (``columns`` in order; JSON as text), by COPY
-    on PostgreSQL whatever their number: a replay's bulk path, which converts as it builds.
+    """INSERT rows already in the driver's form (``columns`` in order; JSON as text on SQLite,
+    ``postgres_json`` on PostgreSQL): a replay's bulk path, which converts as it builds.
+
+    On PostgreSQL by a binary COPY whatever their number: the text form cost the client twice
+    the CPU (formatting every timestamp and number as text: 2.2 s against 0.9 s for 200,000
+    statement versions). The column types come from the catalog, as binary COPY needs them.
     ``freeze``: COPY ... FREEZE, for a table created in this transaction (PostgreSQL refuses
     it otherwise)."""
     if not rows:
         return
     names = ", ".join(columns)
     if connection.dialect.name == "postgresql":
-        options = " WITH (FREEZE)" if freeze else ""
+        options = "FORMAT BINARY, FREEZE" if freeze else "FORMAT BINARY"
         cursor = connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
-        with cursor, cursor.copy(f"COPY {table.name} ({names}) FROM STDIN{options}") as copy:
-            write = copy.write_row
-            for row in rows:
-                write(row)
+        with cursor:
+            types = dict(cursor.execute(_COLUMN_TYPES, (table.name,)).fetchall())
+            sql = f"COPY {table.name} ({names}) FROM STDIN WITH ({options})"
+            with cursor.copy(sql) as copy:
+                copy.set_types([types[name] for name in columns])
+                write = copy.write_row
+                for row in rows:
+                    write(row)
         return
     marks = _marks("sqlite", len(columns))
     connection.connection.driver_connection.executemany(  # type: ignore[union-attr]
@@ -155,6 +164,10 @@ def insert_tuples(
     )
 
 
+_COLUMN_TYPES = """
+    SELECT attname, atttypid::int FROM pg_attribute
+    WHERE attrelid = to_regclass(%s) AND attnum > 0 AND NOT attisdropped
+"""
 _COPY_FROM = 200
 """Rows from which PostgreSQL gets them by COPY: one stream instead of a statement per row."""
 

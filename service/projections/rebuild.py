@@ -183,10 +183,12 @@ class _DriverValues:
             return value
         return value.hex
 
-    @staticmethod
-    def json(value: Any) -> str:
-        """JSON text: SQLite stores it so; PostgreSQL's COPY reads jsonb from it."""
-        return orjson.dumps(value).decode()
+    def json(self, value: Any) -> Any:
+        """JSON text on SQLite, which stores it so; on PostgreSQL a jsonb value for the binary
+        COPY (``bulk.insert_tuples``), encoded as it is written."""
+        if self.sqlite:
+            return orjson.dumps(value).decode()
+        return bulk.postgres_json(value)
 
 
 Rows = dict[str, list[tuple[Any, ...]]]
