@@ -17,6 +17,8 @@ from typing import Any
 import orjson
 from sqlalchemy import Connection
 
+from service.domain.ids import uuid_from_int
+
 _NAME = re.compile(r"(?<!:):([a-z_][a-z0-9_]*)")
 
 
@@ -73,7 +75,13 @@ def parse_sqlite_time(text: str | None) -> datetime | None:
 
 
 def parse_sqlite_uuid(text: str | None) -> uuid.UUID | None:
-    return None if text is None else uuid.UUID(text)
+    """SQLAlchemy's SQLite form is 32 hex digits; ``uuid.UUID``'s general parser took half of
+    the time to build a matrix cell from its row."""
+    if text is None:
+        return None
+    if len(text) == 32:
+        return uuid_from_int(int(text, 16))
+    return uuid.UUID(text)
 
 
 def parse_sqlite_json(text: str | bytes | None) -> Any:
