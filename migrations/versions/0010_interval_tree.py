@@ -36,7 +36,7 @@ branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 _OPEN = "known_until_position IS NULL"
-_PROBED = ["known_from_position", "known_until_position", "interval_id"]
+_PROBED = ["known_from_position", "known_until_position"]
 
 
 def upgrade() -> None:
@@ -57,12 +57,13 @@ def upgrade() -> None:
         sa.Column("previous_stance", sa.String(20), nullable=True),
     )
     _pair_indexes("valid_lo")
-    op.create_index(
-        "ix_stance_intervals_valid_hi", "stance_intervals", ["valid_node", "valid_hi", *_PROBED]
-    )
-    op.create_index(
-        "ix_stance_intervals_valid_lo", "stance_intervals", ["valid_node", "valid_lo", *_PROBED]
-    )
+    for bound in ("valid_hi", "valid_lo"):
+        op.create_index(
+            f"ix_stance_intervals_{bound}",
+            "stance_intervals",
+            ["valid_node", bound, *_PROBED],
+            postgresql_include=["interval_id"],  # SQLite's entries hold it as the rowid
+        )
     op.drop_index("ix_statement_versions_stance_rule", table_name="statement_versions")
     _mark_for_rebuild()
 

@@ -95,9 +95,10 @@ class StatementVersionRow(SQLModel, table=True):
     known_until_position: int | None = Field(default=None, sa_type=position_type())
 
 
-_PROBED = ("known_from_position", "known_until_position", "interval_id")
+_PROBED = ("known_from_position", "known_until_position")
 """What the interval tree's entries carry besides their key: the probe checks the transaction
-range and answers the id from the index alone."""
+range and answers the id from the index alone (on SQLite the id is the rowid, which every index
+entry holds; PostgreSQL's entries include it)."""
 
 
 class StanceIntervalRow(SQLModel, table=True):
@@ -141,8 +142,20 @@ class StanceIntervalRow(SQLModel, table=True):
             postgresql_where=text("known_until_position IS NULL"),
         ),
         Index("ix_stance_intervals_pair", "actor_id", "topic_id", "valid_lo"),
-        Index("ix_stance_intervals_valid_hi", "valid_node", "valid_hi", *_PROBED),
-        Index("ix_stance_intervals_valid_lo", "valid_node", "valid_lo", *_PROBED),
+        Index(
+            "ix_stance_intervals_valid_hi",
+            "valid_node",
+            "valid_hi",
+            *_PROBED,
+            postgresql_include=["interval_id"],
+        ),
+        Index(
+            "ix_stance_intervals_valid_lo",
+            "valid_node",
+            "valid_lo",
+            *_PROBED,
+            postgresql_include=["interval_id"],
+        ),
     )
 
     interval_id: int = Field(
