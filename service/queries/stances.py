@@ -136,7 +136,8 @@ def _replay(
     tree = {"valid": valid, "known": params["known"], "left": left, "right": right}
     if not sqlite:
         tree["left"], tree["right"] = Array(left), Array(right)
-    ids = [row[0] for row in run(connection, interval_index.probe(sqlite), tree)]
+    probe = interval_index.probe(sqlite=sqlite, known_now=known_at is None)
+    ids = [row[0] for row in run(connection, probe, tree)]
     return _cells(connection, values, ids)
 
 

@@ -77,24 +77,42 @@ def path(point: int) -> tuple[list[int], list[int]]:
     return left, right
 
 
-_KNOWN = """known_from_position <= :known
-      AND (known_until_position IS NULL OR known_until_position > :known)"""
-_SQLITE_PROBE = f"""
-    SELECT interval_id FROM stance_intervals
-    WHERE valid_node IN :left AND valid_hi >= :valid AND {_KNOWN}
-    UNION ALL
-    SELECT interval_id FROM stance_intervals
-    WHERE valid_node IN :right AND valid_lo <= :valid AND {_KNOWN}
-    UNION ALL
-    SELECT interval_id FROM stance_intervals WHERE valid_node = :valid AND {_KNOWN}
-"""
-_POSTGRES_PROBE = _SQLITE_PROBE.replace("IN :left", "= ANY(:left)").replace(
-    "IN :right", "= ANY(:right)"
-)
+OPEN = "known_until_position IS NULL"
+CLOSED = "known_until_position IS NOT NULL"
+"""The two halves of the table the tree's indexes cover apart: rectangles still believed, and
+those a later event closed (see ``probe``)."""
+_HALF_WHERE = {
+    OPEN: f"{OPEN} AND known_from_position <= :known",
+    CLOSED: f"{CLOSED} AND known_from_position <= :known AND known_until_position > :known",
+}
 
 
-def probe(sqlite: bool) -> str:
+def _half(half: str) -> str:
+    where = _HALF_WHERE[half]
+    return f"""
+    SELECT interval_id FROM stance_intervals
+    WHERE {where} AND valid_node IN :left AND valid_hi >= :valid
+    UNION ALL
+    SELECT interval_id FROM stance_intervals
+    WHERE {where} AND valid_node IN :right AND valid_lo <= :valid
+    UNION ALL
+    SELECT interval_id FROM stance_intervals WHERE {where} AND valid_node = :valid"""
+
+
+_KNOWN_NOW_PROBE = _half(OPEN)
+_KNOWN_AT_PROBE = f"{_half(OPEN)}\n    UNION ALL{_half(CLOSED)}"
+
+
+def probe(*, sqlite: bool, known_now: bool) -> str:
     """The SQL of the rectangles holding the point ``:valid`` (``micros`` of as_of) as known
     after log position ``:known``, given ``:left`` and ``:right`` from ``path``; on PostgreSQL
-    the node lists are arrays (one parameter each, see ``driver_sql.Array``)."""
-    return _SQLITE_PROBE if sqlite else _POSTGRES_PROBE
+    the node lists are arrays (one parameter each, see ``driver_sql.Array``).
+
+    Open and closed rectangles have indexes of their own (partial ones), so a matrix as known
+    now, the commonest replay, reads only the open ones that hold the valid time: one entry per
+    pair, none to filter out. A matrix as known at an earlier moment also reads the closed ones
+    holding the valid time, some seven per pair, and keeps those alive then."""
+    sql = _KNOWN_NOW_PROBE if known_now else _KNOWN_AT_PROBE
+    if sqlite:
+        return sql
+    return sql.replace("IN :left", "= ANY(:left)").replace("IN :right", "= ANY(:right)")

@@ -12,6 +12,7 @@ from typing import Any
 from sqlalchemy import Column, Connection, Index, MetaData, String, Table, text
 from sqlmodel import Field, SQLModel
 
+from service.store import interval_index
 from service.store.types import UTCDateTime, json_type, position_type
 
 
@@ -95,10 +96,24 @@ class StatementVersionRow(SQLModel, table=True):
     known_until_position: int | None = Field(default=None, sa_type=position_type())
 
 
-_PROBED = ("known_from_position", "known_until_position")
-"""What the interval tree's entries carry besides their key: the probe checks the transaction
-range and answers the id from the index alone (on SQLite the id is the rowid, which every index
-entry holds; PostgreSQL's entries include it)."""
+def _tree_indexes(half: str, where: str, until: tuple[str, ...]) -> list[Index]:
+    """The interval tree's two indexes over one half of the rectangles (open or closed): by
+    node and upper bound, and by node and lower bound. Their entries carry the transaction range,
+    so the probe checks it and answers the id from the index alone (on SQLite the id is the
+    rowid, which every index entry holds; PostgreSQL's entries include it)."""
+    return [
+        Index(
+            f"ix_stance_intervals_{half}_{bound}",
+            "valid_node",
+            f"valid_{bound}",
+            "known_from_position",
+            *until,
+            sqlite_where=text(where),
+            postgresql_where=text(where),
+            postgresql_include=["interval_id"],
+        )
+        for bound in ("hi", "lo")
+    ]
 
 
 class StanceIntervalRow(SQLModel, table=True):
@@ -142,20 +157,8 @@ class StanceIntervalRow(SQLModel, table=True):
             postgresql_where=text("known_until_position IS NULL"),
         ),
         Index("ix_stance_intervals_pair", "actor_id", "topic_id", "valid_lo"),
-        Index(
-            "ix_stance_intervals_valid_hi",
-            "valid_node",
-            "valid_hi",
-            *_PROBED,
-            postgresql_include=["interval_id"],
-        ),
-        Index(
-            "ix_stance_intervals_valid_lo",
-            "valid_node",
-            "valid_lo",
-            *_PROBED,
-            postgresql_include=["interval_id"],
-        ),
+        *_tree_indexes("open", interval_index.OPEN, ()),
+        *_tree_indexes("closed", interval_index.CLOSED, ("known_until_position",)),
     )
 
     interval_id: int = Field(

@@ -75,5 +75,14 @@ def test_an_empty_valid_range_is_refused():
 
 
 def test_the_probe_sql_differs_by_backend_only_in_how_node_lists_are_bound():
-    assert "valid_node IN :left" in interval_index.probe(sqlite=True)
-    assert "valid_node = ANY(:left)" in interval_index.probe(sqlite=False)
+    for known_now in (True, False):
+        sqlite = interval_index.probe(sqlite=True, known_now=known_now)
+        postgres = interval_index.probe(sqlite=False, known_now=known_now)
+        assert "valid_node IN :left" in sqlite and "valid_node = ANY(:left)" in postgres
+        as_lists = postgres.replace("= ANY(:left)", "IN :left")
+        assert as_lists.replace("= ANY(:right)", "IN :right") == sqlite
+
+
+def test_a_matrix_known_now_reads_only_the_open_rectangles():
+    assert interval_index.CLOSED not in interval_index.probe(sqlite=True, known_now=True)
+    assert interval_index.CLOSED in interval_index.probe(sqlite=True, known_now=False)

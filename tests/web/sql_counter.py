@@ -33,9 +33,7 @@ class SqlCounter:
     def matrix_queries(self) -> list[str]:
         """The stance-matrix reads: the current one reads ``current_stances``; a replay
         probes the interval tree of ``stance_intervals`` by its nodes."""
-        return self.matching(
-            r"\bFROM current_stances c\b|\bWHERE valid_node IN\b|\bvalid_node = ANY\b"
-        )
+        return self.matching(r"\bFROM current_stances c\b|\bvalid_node IN \(|\bvalid_node = ANY\(")
 
     def reading(self, table: str) -> list[str]:
         """The statements that read ``table`` (named after FROM or JOIN)."""
