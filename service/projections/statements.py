@@ -384,6 +384,7 @@ def _recorded_version(
         "known_from": event.recorded_at,
         "known_until": None,
         "known_until_position": None,
+        _SAID: None,
     }
 
 
@@ -398,6 +399,7 @@ def _next_version(previous: dict[str, Any], event: RecordedEvent) -> dict[str, A
         "known_until": None,
         "known_until_position": None,
         "reason": data.get("reason", data.get("note")),
+        _SAID: None,
     }
     if event.type == "StatementApproved":
         version.update(status="accepted", counts=True)
@@ -421,26 +423,55 @@ def _next_version(previous: dict[str, Any], event: RecordedEvent) -> dict[str, A
 def rectangle_id(pair: Pair, segment: Segment, position: int) -> int:
     """63 bits of BLAKE2b over everything a rectangle says but when it closes, as a positive
     BIGINT: equal ids mean equal answers, which lets readers cache cells by id. Two rectangles
-    of one database share an id with a chance of about n**2 / 2**64 (1e-8 for 500,000)."""
+    of one database share an id with a chance of about n**2 / 2**64 (1e-8 for 500,000).
+
+    The digested text is the JSON array of (actor, topic, valid_from, valid_until, position,
+    stance, score, statement id, caused_by_position, quote, kind, source with sorted keys,
+    status, previous_stance). A statement's version bounds two or three rectangles on average,
+    so the middle of that array, which depends on the version alone, is encoded once per
+    version (``_said``) and joined to the rectangle's own parts: the same bytes, so the same
+    ids, for a third of the encoding."""
     version = segment.version
-    said = (
-        pair[0],
-        pair[1],
-        segment.valid_from,  # UTC datetimes, which orjson writes itself
-        segment.valid_until,
-        position,
-        version["stance"],
-        version["score"],
-        str(version["statement_id"]),
-        version["caused_by_position"],
-        version["quote"],
-        version["kind"],
-        version["source"],
-        version["status"],
-        segment.previous_stance,
+    said = version.get(_SAID)
+    if said is None:
+        said = version[_SAID] = _said(version)
+    previous = segment.previous_stance
+    tail = _TAILS.get(previous)
+    if tail is None:
+        tail = _TAILS[previous] = b"," + orjson.dumps(previous) + b"]"
+    head = orjson.dumps((pair[0], pair[1], segment.valid_from, segment.valid_until, position))
+    digest = _blake2b(head[:-1] + said + tail, digest_size=8).digest()
+    return int.from_bytes(digest, "big") >> 1
+
+
+_SAID = " said"
+"""Key under which a version dict keeps its part of its rectangles' digested text (``_said``).
+Every new version sets it to None (``_recorded_version``, ``_next_version``): each says
+something else, if only the position that caused it."""
+_TAILS: dict[str | None, bytes] = {}
+"""The end of the digested text per previous stance (a handful of labels and None)."""
+_blake2b = hashlib.blake2b
+
+
+def _said(version: dict[str, Any]) -> bytes:
+    """``rectangle_id``'s text for the version's columns, with the separator before it: the
+    elements of a compact JSON array are joined by commas, so an array's encoding without its
+    brackets is the middle of a longer array's. ``uuid.UUID`` is encoded by orjson itself, as
+    ``str`` spells it."""
+    middle = orjson.dumps(
+        (
+            version["stance"],
+            version["score"],
+            version["statement_id"],
+            version["caused_by_position"],
+            version["quote"],
+            version["kind"],
+            version["source"],
+            version["status"],
+        ),
+        option=orjson.OPT_SORT_KEYS,
     )
-    digest = hashlib.blake2b(orjson.dumps(said, option=orjson.OPT_SORT_KEYS), digest_size=8)
-    return int.from_bytes(digest.digest(), "big") >> 1
+    return b"," + middle[1:-1]
 
 
 def _any_pair(table: Table, pairs: Sequence[Pair]) -> ColumnElement[bool]:
