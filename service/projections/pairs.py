@@ -34,14 +34,6 @@ class Segment(NamedTuple):
     version: dict[str, Any]
     previous_stance: str | None
 
-    def same(self, other: "Segment") -> bool:
-        """Whether the two give the same answer (versions compare by the event that made them)."""
-        return (
-            self.valid_until == other.valid_until
-            and self.previous_stance == other.previous_stance
-            and self.version["caused_by_position"] == other.version["caused_by_position"]
-        )
-
 
 Window = tuple[datetime, datetime | None]
 """Valid times [low, high) whose segments a change may have moved; None: no upper bound."""
@@ -61,7 +53,7 @@ class Move(NamedTuple):
         return [
             start
             for start, old in self.before.items()
-            if (new := after.get(start)) is None or not old.same(new)
+            if (new := after.get(start)) is None or not _same(old, new)
         ]
 
     def opened(self) -> list[Segment]:
@@ -70,8 +62,18 @@ class Move(NamedTuple):
         return [
             new
             for start, new in self.after.items()
-            if (old := before.get(start)) is None or not old.same(new)
+            if (old := before.get(start)) is None or not _same(old, new)
         ]
+
+
+def _same(old: Segment, new: Segment) -> bool:
+    """Whether two segments starting at the same valid time give the same answer: the same end,
+    previous stance and version (versions compare by the event that made them; mostly it is the
+    very same dict on both sides). On tuple indexes: two tests per segment of every event."""
+    if old[1] != new[1] or old[3] != new[3]:
+        return False
+    was, now = old[2], new[2]
+    return was is now or was["caused_by_position"] == now["caused_by_position"]
 
 
 class Timeline:
@@ -175,22 +177,34 @@ class Timeline:
 
 
 def segments(entries: list[Entry], window: Window) -> dict[datetime, Segment]:
-    """The segments of ``entries`` (in rank order) starting inside ``window``, by start."""
+    """The segments of ``entries`` (in rank order) starting inside ``window``, by start.
+
+    Two calls per event on every path, so written for the interpreter: each entry's label
+    compared with the one below it once, and each ``Segment`` made by ``tuple.__new__``, which
+    skips the named tuple's ``__new__`` written in Python."""
     low, high = window
     start = bisect_left(entries, low, key=_stated)
     stop = len(entries) if high is None else bisect_left(entries, high, key=_stated)
     found: dict[datetime, Segment] = {}
     if start >= stop:
         return found
-    previous = _label_below(entries, start, entries[start][2])
+    below = entries[start][2]
+    previous = _label_below(entries, start, below)
+    last = len(entries) - 1
     for index in range(start, stop):
         stated_at, _position, label, version = entries[index]
-        if index > start and entries[index - 1][2] != label:
-            previous = entries[index - 1][2]  # else the one below's: the same label
-        following = entries[index + 1][0] if index + 1 < len(entries) else None
-        if following is None or following > stated_at:
-            found[stated_at] = Segment(stated_at, following, version, previous)
+        if label != below:
+            previous, below = below, label  # else the one below's: the same label
+        if index < last:
+            following = entries[index + 1][0]
+            if following > stated_at:
+                found[stated_at] = _new(Segment, (stated_at, following, version, previous))
+        else:
+            found[stated_at] = _new(Segment, (stated_at, None, version, previous))
     return found
+
+
+_new = tuple.__new__
 
 
 _FLIPS = {(a.value, b.value): is_flip(a, b) for a in Stance for b in Stance}
@@ -230,19 +244,19 @@ def current_after(timeline: Timeline, position: int) -> tuple[dict[str, Any] | N
     ``current_stances`` but the pair's keys.
     """
     current = timeline.current
-    best = timeline.best
-    if best is None:
+    entries = timeline.entries
+    if not entries:
         return None if current is None else (None, True)
-    stated_at, _position, stance, version = best
-    previous = timeline.previous_label
+    stated_at, _position, stance, version = entries[-1]
+    previous = _label_below(entries, len(entries) - 1, stance)
     if (
         current is not None
-        and current["statement_id"] == version["statement_id"]
+        and current["since"] == stated_at
         and current["stance"] == stance
         and current["previous_stance"] == previous
-        and current["since"] == stated_at
+        and _same_id(current["statement_id"], version["statement_id"])
     ):
-        return None
+        return None  # the commonest answer: the event did not touch the top of the pair
     moved = current is None or current["stance"] != stance
     row = {
         "stance": stance,
@@ -255,6 +269,12 @@ def current_after(timeline: Timeline, position: int) -> tuple[dict[str, Any] | N
         "updated_position": position,
     }
     return row, moved
+
+
+def _same_id(was: Any, now: Any) -> bool:
+    """Equal statement ids; by identity first, as ``uuid.UUID.__eq__`` is written in Python and
+    the ids compared are mostly one object (the rebuild's, or a batch's own statements)."""
+    return was is now or was == now
 
 
 _rank = itemgetter(0, 1)
