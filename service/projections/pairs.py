@@ -107,27 +107,37 @@ class Timeline:
         del self.entries[index]
         return window
 
-    def insert(self, version: dict[str, Any]) -> tuple[Window, dict[datetime, Segment]]:
-        """``add``, also answering the window's segments as they were before it: one search
-        where ``add``, ``remove``, ``segments`` and ``add`` again take three (a replay's
-        commonest step)."""
+    def insert(self, version: dict[str, Any]) -> Move:
+        """``add``, answering the move: one search where ``add``, ``remove``, ``segments`` and
+        ``add`` again take three (a replay's commonest step). The segments before and after
+        are those of the entries between the one below the change and the end of the run above
+        it, by index: the entries stated at the instant of either bound but not last of it have
+        no segment, so this is what searching for the bounds would find."""
+        entries = self.entries
         rank = (version["stated_at"], version["recorded_position"])
-        index = bisect_left(self.entries, rank, key=_rank)
-        window = self._window(index, rank[0], index)
-        before = segments(self.entries, window)
-        self.entries.insert(index, (*rank, version["stance"], version))
-        return window, before
+        index = bisect_left(entries, rank, key=_rank)
+        end = _run_end(entries, index)
+        low = entries[index - 1][0] if index > 0 else rank[0]
+        start = index - 1 if index > 0 else 0
+        high = entries[end][0] if end < len(entries) else None
+        before = _segments(entries, start, end)
+        entries.insert(index, (*rank, version["stance"], version))
+        return Move((low, high), before, _segments(entries, start, end + 1))
 
-    def delete(self, version: dict[str, Any]) -> tuple[Window, dict[datetime, Segment]]:
-        """``remove``, also answering the window's segments as they were before it."""
+    def delete(self, version: dict[str, Any]) -> Move:
+        """``remove``, answering the move as ``insert`` does."""
+        entries = self.entries
         rank = (version["stated_at"], version["recorded_position"])
-        index = bisect_left(self.entries, rank, key=_rank)
-        if index == len(self.entries) or _rank(self.entries[index]) != rank:
+        index = bisect_left(entries, rank, key=_rank)
+        if index == len(entries) or _rank(entries[index]) != rank:
             raise ValueError(f"no counting statement ranked {rank} on this pair")
-        window = self._window(index, rank[0], index + 1)
-        before = segments(self.entries, window)
-        del self.entries[index]
-        return window, before
+        end = _run_end(entries, index + 1)
+        low = entries[index - 1][0] if index > 0 else rank[0]
+        start = index - 1 if index > 0 else 0
+        high = entries[end][0] if end < len(entries) else None
+        before = _segments(entries, start, end)
+        del entries[index]
+        return Move((low, high), before, _segments(entries, start, end - 1))
 
     def move(self, removed: dict[str, Any] | None, added: dict[str, Any] | None) -> Move:
         """Take ``removed`` out and put ``added`` in (either may be None, not both). The one
@@ -136,24 +146,18 @@ class Timeline:
         if removed is not None and added is not None:
             entries = self.entries[:]
             window = _hull(self.remove(removed), self.add(added))
-            before = segments(entries, window)
-        elif added is not None:
-            window, before = self.insert(added)
-        else:
-            assert removed is not None
-            window, before = self.delete(removed)
-        return Move(window, before, self.segments(window))
+            return Move(window, segments(entries, window), self.segments(window))
+        if added is not None:
+            return self.insert(added)
+        assert removed is not None
+        return self.delete(removed)
 
     def _window(self, index: int, stated_at: datetime, above: int) -> Window:
         """From the statement ranked just below position ``index`` (or ``stated_at``) to the
         first label change above the run of equal labels starting at ``above``."""
         entries = self.entries
         low = entries[index - 1][0] if index > 0 else stated_at
-        end = above
-        if end < len(entries):
-            label = entries[end][2]
-            while end < len(entries) and entries[end][2] == label:
-                end += 1
+        end = _run_end(entries, above)
         return low, entries[end][0] if end < len(entries) else None
 
     def segments(self, window: Window) -> dict[datetime, Segment]:
@@ -177,14 +181,19 @@ class Timeline:
 
 
 def segments(entries: list[Entry], window: Window) -> dict[datetime, Segment]:
-    """The segments of ``entries`` (in rank order) starting inside ``window``, by start.
+    """The segments of ``entries`` (in rank order) starting inside ``window``, by start."""
+    low, high = window
+    start = bisect_left(entries, low, key=_stated)
+    stop = len(entries) if high is None else bisect_left(entries, high, key=_stated)
+    return _segments(entries, start, stop)
+
+
+def _segments(entries: list[Entry], start: int, stop: int) -> dict[datetime, Segment]:
+    """The segments of the entries at indexes [start, stop), by start.
 
     Two calls per event on every path, so written for the interpreter: each entry's label
     compared with the one below it once, and each ``Segment`` made by ``tuple.__new__``, which
     skips the named tuple's ``__new__`` written in Python."""
-    low, high = window
-    start = bisect_left(entries, low, key=_stated)
-    stop = len(entries) if high is None else bisect_left(entries, high, key=_stated)
     found: dict[datetime, Segment] = {}
     if start >= stop:
         return found
@@ -202,6 +211,17 @@ def segments(entries: list[Entry], window: Window) -> dict[datetime, Segment]:
         else:
             found[stated_at] = _new(Segment, (stated_at, None, version, previous))
     return found
+
+
+def _run_end(entries: list[Entry], above: int) -> int:
+    """The index of the first entry from ``above`` on whose label differs from that of
+    ``entries[above]`` (``len(entries)`` if none does)."""
+    end = above
+    if end < len(entries):
+        label = entries[end][2]
+        while end < len(entries) and entries[end][2] == label:
+            end += 1
+    return end
 
 
 _new = tuple.__new__
