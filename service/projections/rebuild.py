@@ -17,6 +17,7 @@ open, the current stances and the pairs after the last read.
 import uuid
 from collections.abc import Callable
 from datetime import datetime
+from operator import itemgetter
 from typing import Any
 
 import orjson
@@ -26,7 +27,7 @@ from service.domain.ids import uuid_from_int
 from service.domain.upcasting import UpcasterRegistry
 from service.projections import bulk
 from service.projections.catalog import CATALOG_EVENTS, CatalogProjection
-from service.projections.pairs import Pair, Segment, Timeline, current_after, touched_pairs
+from service.projections.pairs import Pair, Timeline, current_after, touched_pairs
 from service.projections.statements import (
     _FLIPS,
     STATEMENT_EVENTS,
@@ -46,10 +47,10 @@ READ_BATCH = 20_000
 """Events per read of the log: the replay is one transaction, so a read only bounds memory."""
 
 _END = 2**63 - 1
-_ID, _SOURCE = " statement_id", " source"
-"""Keys under which a version dict also holds its statement id and source in driver form, for
-its row and its rectangles' (``_next_version`` copies them on; a correction of the source
-encodes it again)."""
+_ID, _SOURCE, _STATED = " statement_id", " source", " stated_at"
+"""Keys under which a version dict also holds its statement id, source and stated_at in driver
+form, for its row and its rectangles' (``_next_version`` copies them on; a correction of the
+source or the date converts it again)."""
 _VERSION_COLUMNS = (
     "statement_id",
     "version_no",
@@ -113,6 +114,15 @@ _CURRENT_COLUMNS = (
     "updated_position",
 )
 _PAIR_COLUMNS = ("actor_id", "topic_id")
+
+_version_row = itemgetter(
+    *(
+        {"statement_id": _ID, "source": _SOURCE, "stated_at": _STATED}.get(name, name)
+        for name in _VERSION_COLUMNS
+    )
+)
+"""A version's row: its values in ``_VERSION_COLUMNS`` order, those in driver form taken from
+where the fold keeps them, fetched in one C call (a replay writes one per event)."""
 
 
 def replay(
@@ -203,7 +213,10 @@ class _Fold:
 
     def __init__(self, values: _DriverValues) -> None:
         self.values = values
-        self._open: dict[uuid.UUID, dict[str, Any]] = {}
+        self._time = values.time
+        self._open: dict[int, dict[str, Any]] = {}
+        """The open version of each statement, by the integer of its id: hashed and compared
+        in C, where ``uuid.UUID`` does both in Python."""
         self._pairs: dict[Pair, Timeline] = {}
         self._listed: set[Pair] = set()
         self._open_intervals: dict[tuple[Pair, datetime], list[Any]] = {}
@@ -218,7 +231,7 @@ class _Fold:
         """Everything still open: the end of the replay."""
         rows = self.take_finished()
         versions, intervals = rows["statement_versions"], rows["stance_intervals"]
-        versions.extend(self._version_row(version) for version in self._open.values())
+        versions.extend(map(_version_row, self._open.values()))
         for interval in self._open_intervals.values():
             intervals.append(self._interval_row(interval, None))
         current = rows["current_stances"]
@@ -233,48 +246,38 @@ class _Fold:
 
     def apply(self, event: LogRow) -> None:
         data = event.data
-        statement_id = _uuid(data["statement_id"])
-        previous = self._open.get(statement_id)
+        key = _statement_key(data["statement_id"])
+        previous = self._open.get(key)
         if event.type == "StatementRecorded":
             if previous is not None:  # the stream's version 0 is unique; seen only on a replay
                 return
+            statement_id = uuid_from_int(key)
             version = _recorded_version(statement_id, data, event)  # type: ignore[arg-type]
             version[_ID] = self.values.uuid(statement_id)
             version[_SOURCE] = self.values.json(version["source"])
+            version[_STATED] = self._time(version["stated_at"])
         elif previous is None:
+            statement_id = uuid_from_int(key)
             raise ValueError(f"{event.type} at {event.position}: no statement {statement_id}")
         else:
             version = _next_version(previous, event)  # type: ignore[arg-type]
             if version["source"] is not previous["source"]:  # corrected
                 version[_SOURCE] = self.values.json(version["source"])
+            if version["stated_at"] is not previous["stated_at"]:  # corrected
+                version[_STATED] = self._time(version["stated_at"])
             previous["known_until"] = event.recorded_at
             previous["known_until_position"] = event.position
-        self._open[statement_id] = version
-        touched = {
-            each: (self._pair(each), take, put)
-            for each, take, put in touched_pairs(previous, version)
-        }
-        opened: list[tuple[Pair, Segment]] = []
-        for each, (timeline, take, put) in touched.items():
+        self._open[key] = version
+        for pair, take, put in touched_pairs(previous, version):
+            timeline = self._pairs.get(pair) or self._new_pair(pair)
             if take is not None or put is not None:
-                opened.extend(self._move(each, timeline, take, put, event))
-        for each, segment in opened:
-            self._open_intervals[(each, segment.valid_from)] = [
-                rectangle_id(each, segment, event.position),
-                each,
-                segment,
-                event.recorded_at,
-                event.position,
-            ]
-        for each, (timeline, _taken, _put) in touched.items():
-            self._refresh_current(each, timeline, event)
+                self._move(pair, timeline, take, put, event)
+            self._refresh_current(pair, timeline, event)
         if previous is not None:
-            self._rows["statement_versions"].append(self._version_row(previous))
+            self._rows["statement_versions"].append(_version_row(previous))
 
-    def _pair(self, pair: Pair) -> Timeline:
-        timeline = self._pairs.get(pair)
-        if timeline is None:
-            timeline = self._pairs[pair] = Timeline()
+    def _new_pair(self, pair: Pair) -> Timeline:
+        timeline = self._pairs[pair] = Timeline()
         return timeline
 
     def _move(
@@ -284,18 +287,25 @@ class _Fold:
         removed: dict[str, Any] | None,
         added: dict[str, Any] | None,
         event: LogRow,
-    ) -> list[tuple[Pair, Segment]]:
+    ) -> None:
+        """Close the pair's rectangles whose answer the event moved and open those that replace
+        them. One pair's at a time: the rectangles of another pair have other keys."""
         move = timeline.move(removed, added)
+        position, recorded_at = event.position, event.recorded_at
+        intervals = self._open_intervals
         for start in move.closed():
-            self._close_rectangle(pair, start, event)
-        return [(pair, segment) for segment in move.opened()]
-
-    def _close_rectangle(self, pair: Pair, start: datetime, event: LogRow) -> None:
-        interval = self._open_intervals.pop((pair, start), None)
-        if interval is None or interval[4] == event.position:
-            return  # opened and closed by the same event: no state of knowledge saw it
-        row = self._interval_row(interval, event.position)
-        self._rows["stance_intervals"].append(row)
+            interval = intervals.pop((pair, start), None)
+            if interval is None or interval[4] == position:
+                continue  # opened and closed by the same event: no state of knowledge saw it
+            self._rows["stance_intervals"].append(self._interval_row(interval, position))
+        for segment in move.opened():
+            intervals[(pair, segment.valid_from)] = [
+                rectangle_id(pair, segment, position),
+                pair,
+                segment,
+                recorded_at,
+                position,
+            ]
 
     def _refresh_current(self, pair: Pair, state: Timeline, event: LogRow) -> None:
         update = current_after(state, event.position)
@@ -335,32 +345,6 @@ class _Fold:
         )
 
     # --- rows ----------------------------------------------------------------------------
-
-    def _version_row(self, version: dict[str, Any]) -> tuple[Any, ...]:
-        return (
-            version[_ID],
-            version["version_no"],
-            version["actor_id"],
-            version["topic_id"],
-            version["stance"],
-            version["score"],
-            version["quote"],
-            self.values.time(version["stated_at"]),
-            version["kind"],
-            version[_SOURCE],
-            version["confidence"],
-            version["method"],
-            version["status"],
-            version["counts"],
-            version["reason"],
-            version["recorded_position"],
-            version["recorded_at"],
-            version["caused_by_position"],
-            version["caused_by_type"],
-            version["known_from"],
-            version["known_until"],
-            version["known_until_position"],
-        )
 
     def _interval_row(
         self, interval: list[Any], known_until_position: int | None
@@ -452,11 +436,11 @@ def _flip(before: str, after: str) -> bool:
     return _FLIPS[(before, after)]
 
 
-def _uuid(text: str) -> uuid.UUID:
-    """A payload's statement id; the canonical form (all the domain writes) without
-    ``uuid.UUID``'s general parser."""
+def _statement_key(text: str) -> int:
+    """A payload's statement id as the integer of its UUID; the canonical form (all the domain
+    writes) without ``uuid.UUID``'s general parser."""
     if len(text) == 36 and text[8] == text[13] == text[18] == text[23] == "-":
         digits = text.replace("-", "")
         if digits.isalnum():
-            return uuid_from_int(int(digits, 16))
-    return uuid.UUID(text)
+            return int(digits, 16)
+    return uuid.UUID(text).int
