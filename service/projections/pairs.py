@@ -23,7 +23,12 @@ from service.domain.stances import Stance, is_flip
 
 Pair = tuple[str, str]
 Entry = tuple[datetime, int, str, dict[str, Any]]
-"""stated_at, recorded_position (the rule's order), stance, and the statement's version row."""
+"""stated_at, recorded_position (the rule's order), stance, and the statement's version row.
+
+Searched for by the bare (stated_at, recorded_position): a tuple orders before every longer one
+it begins, so ``bisect_left`` lands where a search by rank would, and never compares the
+stances or versions (ranks are unique); without a key function, which would build a tuple
+per comparison."""
 
 
 class Segment(NamedTuple):
@@ -92,7 +97,7 @@ class Timeline:
         """Insert a counting version; returns the window of valid time it may have changed
         (the same bounds hold before and after)."""
         rank = (version["stated_at"], version["recorded_position"])
-        index = bisect_left(self.entries, rank, key=_rank)
+        index = bisect_left(self.entries, rank)
         window = self._window(index, rank[0], index)
         self.entries.insert(index, (*rank, version["stance"], version))
         return window
@@ -100,7 +105,7 @@ class Timeline:
     def remove(self, version: dict[str, Any]) -> Window:
         """Take a version out (it stopped counting or was corrected); returns its window."""
         rank = (version["stated_at"], version["recorded_position"])
-        index = bisect_left(self.entries, rank, key=_rank)
+        index = bisect_left(self.entries, rank)
         if index == len(self.entries) or _rank(self.entries[index]) != rank:
             raise ValueError(f"no counting statement ranked {rank} on this pair")
         window = self._window(index, rank[0], index + 1)
@@ -115,7 +120,7 @@ class Timeline:
         no segment, so this is what searching for the bounds would find."""
         entries = self.entries
         rank = (version["stated_at"], version["recorded_position"])
-        index = bisect_left(entries, rank, key=_rank)
+        index = bisect_left(entries, rank)
         end = _run_end(entries, index)
         low = entries[index - 1][0] if index > 0 else rank[0]
         start = index - 1 if index > 0 else 0
@@ -128,7 +133,7 @@ class Timeline:
         """``remove``, answering the move as ``insert`` does."""
         entries = self.entries
         rank = (version["stated_at"], version["recorded_position"])
-        index = bisect_left(entries, rank, key=_rank)
+        index = bisect_left(entries, rank)
         if index == len(entries) or _rank(entries[index]) != rank:
             raise ValueError(f"no counting statement ranked {rank} on this pair")
         end = _run_end(entries, index + 1)
