@@ -214,10 +214,12 @@ class _Fold:
     def __init__(self, values: _DriverValues) -> None:
         self.values = values
         self._time = values.time
+        self._strings: dict[str, str] = {}
         self._open: dict[int, dict[str, Any]] = {}
         """The open version of each statement, by the integer of its id: hashed and compared
         in C, where ``uuid.UUID`` does both in Python."""
-        self._pairs: dict[Pair, Timeline] = {}
+        self._pairs: dict[Pair, tuple[Pair, Timeline]] = {}
+        """Each pair's timeline, with the one tuple of the pair that keys its rectangles."""
         self._listed: set[Pair] = set()
         self._open_intervals: dict[tuple[Pair, datetime], list[Any]] = {}
         self._rows: Rows = _no_rows()
@@ -235,7 +237,7 @@ class _Fold:
         for interval in self._open_intervals.values():
             intervals.append(self._interval_row(interval, None))
         current = rows["current_stances"]
-        for pair, timeline in self._pairs.items():
+        for pair, timeline in self._pairs.values():
             if (row := timeline.current) is not None:
                 current.append(self._current_row(pair, row))
         rows["stance_pairs"].extend(self._listed)
@@ -256,6 +258,10 @@ class _Fold:
             version[_ID] = self.values.uuid(statement_id)
             version[_SOURCE] = self.values.json(version["source"])
             version[_STATED] = self._time(version["stated_at"])
+            canon = self._strings.setdefault
+            for name in ("actor_id", "topic_id", "stance", "kind", "method"):
+                value = version[name]
+                version[name] = canon(value, value)
         elif previous is None:
             statement_id = uuid_from_int(key)
             raise ValueError(f"{event.type} at {event.position}: no statement {statement_id}")
@@ -268,17 +274,17 @@ class _Fold:
             previous["known_until"] = event.recorded_at
             previous["known_until_position"] = event.position
         self._open[key] = version
-        for pair, take, put in touched_pairs(previous, version):
-            timeline = self._pairs.get(pair) or self._new_pair(pair)
+        for each, take, put in touched_pairs(previous, version):
+            pair, timeline = self._pairs.get(each) or self._new_pair(each)
             if take is not None or put is not None:
                 self._move(pair, timeline, take, put, event)
             self._refresh_current(pair, timeline, event)
         if previous is not None:
             self._rows["statement_versions"].append(_version_row(previous))
 
-    def _new_pair(self, pair: Pair) -> Timeline:
-        timeline = self._pairs[pair] = Timeline()
-        return timeline
+    def _new_pair(self, pair: Pair) -> tuple[Pair, Timeline]:
+        known = self._pairs[pair] = (pair, Timeline())
+        return known
 
     def _move(
         self,
