@@ -96,6 +96,12 @@ a digest of everything the rectangle says, so an entry never goes stale and serv
 the process reads; building a cell costs more than finding its rectangle. Cells are shared:
 callers must not change them (nor their ``source`` dicts)."""
 _CELLS_MAX = 50_000
+_MATRICES: dict[tuple[int, ...], list["StanceView"]] = {}
+"""Whole matrices already assembled, by the ids of their rectangles in the order the probe
+answered them (the same set of rectangles always makes the same matrix, the ids being digests
+of what they say): a matrix asked again then costs its probe alone, not 5,000 cache lookups and
+a sort (2 of 8 ms at 200,000 statements)."""
+_MATRICES_MAX = 16
 _CHUNK = 30_000
 """Ids per ``IN`` list: under SQLite's 32,766 variables, so a matrix is one read of its rows."""
 
@@ -146,7 +152,11 @@ def _cells(connection: Connection, values: SqliteValues, ids: list[int]) -> list
 
     Sorted by a string key kept with each cell: Python compares plain strings several times
     faster than named tuples (a third of the time of sorting the cells themselves), and the
-    probes answer in index order, not pair order."""
+    probes answer in index order, not pair order. Callers get a list of their own."""
+    matrix = tuple(ids)
+    assembled = _MATRICES.get(matrix)
+    if assembled is not None:
+        return list(assembled)
     cells = _CELLS
     found = [cells.get(interval_id) for interval_id in ids]
     if None in found:
@@ -157,7 +167,11 @@ def _cells(connection: Connection, values: SqliteValues, ids: list[int]) -> list
         _build(connection, values, missing)
         found = [cells[interval_id] for interval_id in ids]
     found.sort(key=_FIRST)
-    return [cell for _key, cell in found]
+    result = [cell for _key, cell in found]
+    if len(_MATRICES) >= _MATRICES_MAX:
+        del _MATRICES[next(iter(_MATRICES))]  # the oldest
+    _MATRICES[matrix] = result
+    return list(result)
 
 
 def _build(connection: Connection, values: SqliteValues, missing: list[int]) -> None:

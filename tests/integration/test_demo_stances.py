@@ -90,6 +90,8 @@ def test_a_matrix_larger_than_the_cell_cache_is_read_whole(database: Database, m
         expected = stances(connection, as_of=JAN_1_2022)
         cache._CELLS.clear()
         monkeypatch.setattr(cache, "_CELLS_MAX", len(expected) + 1)
+        monkeypatch.setattr(cache, "_MATRICES", {})  # each matrix built from its cells
+        monkeypatch.setattr(cache, "_MATRICES_MAX", 1)
         assert stances(connection, as_of=JAN_1_2022) == expected
         assert len(cache._CELLS) == len(expected)
         later = stances(connection, as_of=datetime(2023, 1, 1, tzinfo=UTC))
@@ -98,3 +100,25 @@ def test_a_matrix_larger_than_the_cell_cache_is_read_whole(database: Database, m
         assert [(s.actor_id, s.topic_id) for s in later] == sorted(
             (s.actor_id, s.topic_id) for s in later
         )
+
+
+LATER = datetime(2023, 1, 1, tzinfo=UTC)
+
+
+def test_a_matrix_asked_again_is_the_same_and_its_own(database: Database):
+    """A matrix asked again comes assembled from the last ones, equal to the first answer, in a
+    list the caller may change without changing the next answer."""
+    cache = importlib.import_module("service.queries.stances")
+    load_demo(services_for(database).bus)
+    with database.read() as session:
+        connection = session.connection()
+        cache._MATRICES.clear()
+        first = stances(connection, as_of=LATER)
+        assert len(first) > 10 and len(cache._MATRICES) == 1
+        kept = list(first)
+        first.clear()
+        again = stances(connection, as_of=LATER)  # assembled before
+        assert again == kept
+        again.clear()
+        assert stances(connection, as_of=LATER) == kept
+        assert len(cache._MATRICES) == 1
