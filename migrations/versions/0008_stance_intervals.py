@@ -18,12 +18,11 @@ Create Date: 2026-12-01
 """
 
 from collections.abc import Sequence
-from datetime import UTC, datetime
 
 import sqlalchemy as sa
 from alembic import op
 
-from service.projections.checkpoints import REBUILD_MARKER
+from service.projections import checkpoints
 from service.store import legacy_interval_index
 from service.store.types import UTCDateTime, json_type, position_type
 
@@ -75,16 +74,10 @@ def upgrade() -> None:
     else:  # as this revision made it; 0009 replaces it
         bind.exec_driver_sql(legacy_interval_index.POSTGRES_INDEX_0008)
     if bind.execute(sa.text("SELECT 1 FROM statement_versions LIMIT 1")).first() is not None:
-        bind.execute(
-            sa.text(
-                "INSERT INTO projection_checkpoints (name, position, updated_at) "
-                "VALUES (:name, 0, :now)"
-            ),
-            {"name": REBUILD_MARKER, "now": datetime.now(UTC)},
-        )
+        checkpoints.require_rebuild(bind)
 
 
 def downgrade() -> None:
-    op.execute(sa.text(f"DELETE FROM projection_checkpoints WHERE name = '{REBUILD_MARKER}'"))
+    checkpoints.clear_rebuild_marker(op.get_bind())
     legacy_interval_index.drop(op.get_bind())
     op.drop_table("stance_intervals")

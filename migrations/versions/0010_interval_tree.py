@@ -22,12 +22,11 @@ Create Date: 2026-12-01
 """
 
 from collections.abc import Sequence
-from datetime import UTC, datetime
 
 import sqlalchemy as sa
 from alembic import op
 
-from service.projections.checkpoints import REBUILD_MARKER
+from service.projections import checkpoints
 from service.store import legacy_interval_index
 from service.store.types import UTCDateTime, json_type, position_type
 
@@ -139,20 +138,7 @@ def _pair_indexes(valid_start: str) -> None:
 
 
 def _mark_for_rebuild() -> None:
-    """Leave the marker that makes the next catch-up rebuild, if there is history to replay
-    (once: a marker left by an earlier revision and not yet acted on stays as it is)."""
+    """Leave the marker that makes the next catch-up rebuild, if there is history to replay."""
     bind = op.get_bind()
-    if bind.execute(sa.text("SELECT 1 FROM statement_versions LIMIT 1")).first() is None:
-        return
-    marked = bind.execute(
-        sa.text("SELECT 1 FROM projection_checkpoints WHERE name = :name"),
-        {"name": REBUILD_MARKER},
-    ).first()
-    if marked is None:
-        bind.execute(
-            sa.text(
-                "INSERT INTO projection_checkpoints (name, position, updated_at) "
-                "VALUES (:name, 0, :now)"
-            ),
-            {"name": REBUILD_MARKER, "now": datetime.now(UTC)},
-        )
+    if bind.execute(sa.text("SELECT 1 FROM statement_versions LIMIT 1")).first() is not None:
+        checkpoints.require_rebuild(bind)

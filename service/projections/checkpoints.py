@@ -56,6 +56,16 @@ REBUILD_MARKER: Final = "rebuild_required"
 from the history already stored; the projector rebuilds on seeing it (see ``Projector``)."""
 
 
+def require_rebuild(connection: Connection) -> None:
+    """Leave the marker (once: one left earlier and not yet acted on stays as it is)."""
+    if not rebuild_required(connection):
+        connection.execute(
+            checkpoints.insert().values(
+                name=REBUILD_MARKER, position=0, updated_at=datetime.now(UTC)
+            )
+        )
+
+
 def rebuild_required(connection: Connection) -> bool:
     query = select(checkpoints.c.name).where(checkpoints.c.name == REBUILD_MARKER)
     return connection.execute(query).first() is not None
