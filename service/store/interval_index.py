@@ -102,8 +102,19 @@ def _half(half: str) -> str:
     SELECT interval_id FROM stance_intervals WHERE {where} AND valid_node = :valid"""
 
 
+def _as_arrays(sql: str) -> str:
+    """PostgreSQL's form of a probe: each node list one array parameter."""
+    return sql.replace("IN :left", "= ANY(:left)").replace("IN :right", "= ANY(:right)")
+
+
 _KNOWN_NOW_PROBE = _half(OPEN)
 _KNOWN_AT_PROBE = f"{_half(OPEN)}\n    UNION ALL{_half(CLOSED)}"
+_PROBES = {
+    (True, True): _KNOWN_NOW_PROBE,
+    (True, False): _KNOWN_AT_PROBE,
+    (False, True): _as_arrays(_KNOWN_NOW_PROBE),
+    (False, False): _as_arrays(_KNOWN_AT_PROBE),
+}
 
 
 def probe(*, sqlite: bool, known_now: bool) -> str:
@@ -115,7 +126,4 @@ def probe(*, sqlite: bool, known_now: bool) -> str:
     now, the commonest replay, reads only the open ones that hold the valid time: one entry per
     pair, none to filter out. A matrix as known at an earlier moment also reads the closed ones
     holding the valid time, some seven per pair, and keeps those alive then."""
-    sql = _KNOWN_NOW_PROBE if known_now else _KNOWN_AT_PROBE
-    if sqlite:
-        return sql
-    return sql.replace("IN :left", "= ANY(:left)").replace("IN :right", "= ANY(:right)")
+    return _PROBES[(sqlite, known_now)]
