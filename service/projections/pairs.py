@@ -81,6 +81,12 @@ def _same(old: Segment, new: Segment) -> bool:
     return was is now or was["caused_by_position"] == now["caused_by_position"]
 
 
+Newest = tuple[list[datetime], list[Segment], bool]
+"""What ``Timeline.insert_newest`` did: where the segments it ended start, the segments to
+open in their place, and whether it may have moved the pair's current stance (the top
+statement or its previous stance)."""
+
+
 class Timeline:
     """The counting statements of one pair, in rank order, and its row in ``current_stances``."""
 
@@ -143,6 +149,48 @@ class Timeline:
         before = _segments(entries, start, end)
         del entries[index]
         return Move((low, high), before, _segments(entries, start, end - 1))
+
+    def insert_newest(self, version: dict[str, Any]) -> Newest:
+        """``insert`` for a statement recorded after every one the pair holds, the log's
+        commonest event: its position ranks it above the statements stated at its instant, so
+        what it moves is known without comparing segments. The statement ranked just below
+        it ends where it starts (and answers nothing if stated at the same instant); it answers
+        up to the next statement; and the run of equal labels above it, when that run's label
+        is not its own, now has it as previous stance (a change when that was another label).
+        Statements further up keep their segments, as ``insert`` would find."""
+        entries = self.entries
+        stated_at, label = version["stated_at"], version["stance"]
+        position = version["recorded_position"]
+        index = bisect_left(entries, (stated_at, position))
+        count = len(entries)
+        closed: list[datetime] = []
+        opened: list[Segment] = []
+        if index:
+            below_at, _position, below_label, below_version = entries[index - 1]
+            closed.append(below_at)
+            if stated_at > below_at:
+                previous = _label_below(entries, index - 1, below_label)
+                opened.append(_new(Segment, (below_at, stated_at, below_version, previous)))
+        above = entries[index][0] if index < count else None
+        previous = _label_below(entries, index, label)
+        opened.append(_new(Segment, (stated_at, above, version, previous)))
+        top = index == count
+        if (
+            not top
+            and (run_label := entries[index][2]) != label
+            and _label_below(entries, index, run_label) != label
+        ):
+            end = _run_end(entries, index)
+            top = end == count
+            last = count - 1
+            for at_index in range(index, end):
+                at, _position, _label, run_version = entries[at_index]
+                until = None if at_index == last else entries[at_index + 1][0]
+                if until is None or until > at:  # else stated with the next: no segment
+                    closed.append(at)
+                    opened.append(_new(Segment, (at, until, run_version, label)))
+        entries.insert(index, (stated_at, position, label, version))
+        return closed, opened, top
 
     def move(self, removed: dict[str, Any] | None, added: dict[str, Any] | None) -> Move:
         """Take ``removed`` out and put ``added`` in (either may be None, not both). The one

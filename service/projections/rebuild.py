@@ -181,12 +181,35 @@ class _Times(dict[datetime | None, Any]):
         return converted
 
 
+class _Micros(dict[datetime, int]):
+    """Instants as nodes of the interval tree (``interval_index.micros``), each converted once:
+    a statement's stated_at bounds its own rectangles and those of the one ranked below it."""
+
+    def __missing__(self, instant: datetime) -> int:
+        converted = self[instant] = interval_index.micros(instant)
+        return converted
+
+
 class _DriverValues:
     """The driver's form of the values the fold writes."""
 
     def __init__(self, sqlite: bool) -> None:
         self.sqlite = sqlite
         self.time = _Times(sqlite).__getitem__
+
+    def stated(self, text: str, instant: datetime) -> Any:
+        """A payload's stated_at (``text``, parsed as ``instant``) in the driver's form. On
+        SQLite, from the text when the domain wrote it, in UTC (``sqlite_time`` of it is the
+        same digits): nearly every statement has an instant of its own, so a cache would not
+        spare the conversion."""
+        if not self.sqlite:
+            return instant
+        if text[10:11] == "T" and text.endswith("+00:00"):
+            if len(text) == _WHOLE_SECONDS:
+                return f"{text[:10]} {text[11:19]}.000000"
+            if len(text) == _MICROSECONDS and text[19] == ".":
+                return f"{text[:10]} {text[11:26]}"
+        return self.time(instant)
 
     def uuid(self, value: uuid.UUID | None) -> Any:
         if value is None or not self.sqlite:
@@ -201,7 +224,27 @@ class _DriverValues:
         return bulk.postgres_json(value)
 
 
+_WHOLE_SECONDS = len("2022-05-16T10:00:00+00:00")
+_MICROSECONDS = len("2022-05-16T10:00:00.000001+00:00")
+
 Rows = dict[str, list[tuple[Any, ...]]]
+
+
+class _Pair:
+    """One pair's state in a replay: its timeline, the one tuple of the pair that keys its rows,
+    and its open rectangles as rows still to be closed, by where their valid range starts."""
+
+    __slots__ = ("key", "open_rows", "timeline")
+
+    def __init__(self, key: Pair) -> None:
+        self.key = key
+        self.timeline = Timeline()
+        self.open_rows: dict[datetime, list[Any]] = {}
+
+
+Op = tuple[dict[str, Any] | None, dict[str, Any] | None, LogRow]
+"""What an event does to one pair: the counting statement it loses and the one it gains (either
+may be None), and the event."""
 
 
 class _Fold:
@@ -209,23 +252,34 @@ class _Fold:
 
     Mirrors ``StatementProjection`` rule for rule (see there for the why of each); the
     differences are only in bookkeeping: nothing is ever loaded, a version or rectangle becomes
-    a row when it closes (or at the end), and rows are driver tuples."""
+    a row when it closes (or at the end), and rows are driver tuples.
+
+    Each read of the log is applied in two passes. The first, in log order, makes the
+    statements' versions and notes what each event does to each pair; the second applies those
+    notes one pair at a time, in log order within the pair. Pairs are independent (an event
+    touching two pairs is a loss for one and a gain for the other), so the rows are the same,
+    while one pair's timeline stays in the processor's cache for all its events of the read,
+    instead of being fetched again for each. The commonest event, a statement recorded as
+    counting, goes through ``Timeline.insert_newest``."""
 
     def __init__(self, values: _DriverValues) -> None:
         self.values = values
         self._time = values.time
+        self._stated = values.stated
+        self._micros = _Micros().__getitem__
         self._strings: dict[str, str] = {}
         self._open: dict[int, dict[str, Any]] = {}
         """The open version of each statement, by the integer of its id: hashed and compared
         in C, where ``uuid.UUID`` does both in Python."""
-        self._pairs: dict[Pair, tuple[Pair, Timeline]] = {}
-        """Each pair's timeline, with the one tuple of the pair that keys its rectangles."""
+        self._pairs: dict[Pair, _Pair] = {}
+        self._ops: dict[Pair, list[Op]] = {}
+        """What the events read since the last settling do to each pair, in log order."""
         self._listed: set[Pair] = set()
-        self._open_intervals: dict[tuple[Pair, datetime], list[Any]] = {}
         self._rows: Rows = _no_rows()
 
     def take_finished(self) -> Rows:
         """The rows closed since the last call."""
+        self._settle()
         rows, self._rows = self._rows, _no_rows()
         return rows
 
@@ -234,17 +288,16 @@ class _Fold:
         rows = self.take_finished()
         versions, intervals = rows["statement_versions"], rows["stance_intervals"]
         versions.extend(map(_version_row, self._open.values()))
-        for interval in self._open_intervals.values():
-            intervals.append(self._interval_row(interval, None))
         current = rows["current_stances"]
-        for pair, timeline in self._pairs.values():
-            if (row := timeline.current) is not None:
-                current.append(self._current_row(pair, row))
+        for state in self._pairs.values():
+            intervals.extend(map(tuple, state.open_rows.values()))
+            if (row := state.timeline.current) is not None:
+                current.append(self._current_row(state.key, row))
         rows["stance_pairs"].extend(self._listed)
-        self._open, self._open_intervals, self._pairs = {}, {}, {}
+        self._open, self._pairs = {}, {}
         return rows
 
-    # --- applying ------------------------------------------------------------------------
+    # --- the first pass: versions, in log order ----------------------------------------
 
     def apply(self, event: LogRow) -> None:
         data = event.data
@@ -257,61 +310,90 @@ class _Fold:
             version = _recorded_version(statement_id, data, event)  # type: ignore[arg-type]
             version[_ID] = self.values.uuid(statement_id)
             version[_SOURCE] = self.values.json(version["source"])
-            version[_STATED] = self._time(version["stated_at"])
+            version[_STATED] = self._stated(data["stated_at"], version["stated_at"])
             canon = self._strings.setdefault
             for name in ("actor_id", "topic_id", "stance", "kind", "method"):
                 value = version[name]
                 version[name] = canon(value, value)
-        elif previous is None:
+            self._open[key] = version
+            pair = (version["actor_id"], version["topic_id"])
+            op = (None, version if version["counts"] else None, event)
+            if (ops := self._ops.get(pair)) is None:
+                self._ops[pair] = [op]
+            else:
+                ops.append(op)
+            return
+        if previous is None:
             statement_id = uuid_from_int(key)
             raise ValueError(f"{event.type} at {event.position}: no statement {statement_id}")
-        else:
-            version = _next_version(previous, event)  # type: ignore[arg-type]
-            if version["source"] is not previous["source"]:  # corrected
-                version[_SOURCE] = self.values.json(version["source"])
-            if version["stated_at"] is not previous["stated_at"]:  # corrected
-                version[_STATED] = self._time(version["stated_at"])
-            previous["known_until"] = event.recorded_at
-            previous["known_until_position"] = event.position
+        version = _next_version(previous, event)  # type: ignore[arg-type]
+        if version["source"] is not previous["source"]:  # corrected
+            version[_SOURCE] = self.values.json(version["source"])
+        if version["stated_at"] is not previous["stated_at"]:  # corrected
+            version[_STATED] = self._time(version["stated_at"])
+        previous["known_until"] = event.recorded_at
+        previous["known_until_position"] = event.position
         self._open[key] = version
         for each, take, put in touched_pairs(previous, version):
-            pair, timeline = self._pairs.get(each) or self._new_pair(each)
-            if take is not None or put is not None:
-                self._move(pair, timeline, take, put, event)
-            self._refresh_current(pair, timeline, event)
-        if previous is not None:
-            self._rows["statement_versions"].append(_version_row(previous))
+            self._ops.setdefault(each, []).append((take, put, event))
+        self._rows["statement_versions"].append(_version_row(previous))
 
-    def _new_pair(self, pair: Pair) -> tuple[Pair, Timeline]:
-        known = self._pairs[pair] = (pair, Timeline())
-        return known
+    # --- the second pass: one pair at a time ----------------------------------------------
 
-    def _move(
-        self,
-        pair: Pair,
-        timeline: Timeline,
-        removed: dict[str, Any] | None,
-        added: dict[str, Any] | None,
-        event: LogRow,
-    ) -> None:
-        """Close the pair's rectangles whose answer the event moved and open those that replace
-        them. One pair's at a time: the rectangles of another pair have other keys."""
-        move = timeline.move(removed, added)
-        position, recorded_at = event.position, event.recorded_at
-        intervals = self._open_intervals
-        for start in move.closed():
-            interval = intervals.pop((pair, start), None)
-            if interval is None or interval[4] == position:
-                continue  # opened and closed by the same event: no state of knowledge saw it
-            self._rows["stance_intervals"].append(self._interval_row(interval, position))
-        for segment in move.opened():
-            intervals[(pair, segment.valid_from)] = [
-                rectangle_id(pair, segment, position),
-                pair,
-                segment,
-                recorded_at,
-                position,
-            ]
+    def _settle(self) -> None:
+        pairs = self._pairs
+        for key, ops in self._ops.items():
+            state = pairs.get(key)
+            if state is None:
+                state = pairs[key] = _Pair(key)
+            self._replay_pair(state, ops)
+        self._ops = {}
+
+    def _replay_pair(self, state: _Pair, ops: list[Op]) -> None:
+        """Apply one pair's ops: close the rectangles whose answer an event moved, open those
+        that replace them, and keep its current stance."""
+        pair, timeline, open_rows = state.key, state.timeline, state.open_rows
+        finished = self._rows["stance_intervals"]
+        micros = self._micros
+        actor_id, topic_id = pair
+        for removed, added, event in ops:
+            position = event.position
+            if removed is None:
+                if added is None:  # the pair's statement does not count (yet): nothing moves
+                    self._refresh_current(pair, timeline, event)
+                    continue
+                if added["recorded_position"] == position:
+                    closed, opened, top = timeline.insert_newest(added)
+                else:  # approved after review: ranked by when it was recorded
+                    move = timeline.move(None, added)
+                    closed, opened, top = move.closed(), move.opened(), True
+            else:
+                move = timeline.move(removed, added)
+                closed, opened, top = move.closed(), move.opened(), True
+            for start in closed:
+                row = open_rows.pop(start, None)
+                if row is None or row[6] == position:
+                    continue  # opened and closed by the same event: no state of knowledge saw it
+                row[7] = position
+                finished.append(tuple(row))
+            for segment in opened:
+                valid_from, valid_until, version, previous_stance = segment
+                low = micros(valid_from)
+                high = interval_index.OPEN_END if valid_until is None else micros(valid_until) - 1
+                open_rows[valid_from] = [
+                    rectangle_id(pair, segment, position),
+                    actor_id,
+                    topic_id,
+                    interval_index.fork(low, high),
+                    low,
+                    high,
+                    position,
+                    None,
+                    version["caused_by_position"],
+                    previous_stance,
+                ]
+            if top:
+                self._refresh_current(pair, timeline, event)
 
     def _refresh_current(self, pair: Pair, state: Timeline, event: LogRow) -> None:
         update = current_after(state, event.position)
@@ -351,21 +433,6 @@ class _Fold:
         )
 
     # --- rows ----------------------------------------------------------------------------
-
-    def _interval_row(
-        self, interval: list[Any], known_until_position: int | None
-    ) -> tuple[Any, ...]:
-        interval_id, pair, segment, _known_from, known_from_position = interval
-        return (
-            interval_id,
-            pair[0],
-            pair[1],
-            *interval_index.valid_key(segment.valid_from, segment.valid_until),
-            known_from_position,
-            known_until_position,
-            segment.version["caused_by_position"],
-            segment.previous_stance,
-        )
 
     def _current_row(self, pair: Pair, row: dict[str, Any]) -> tuple[Any, ...]:
         return (

@@ -70,3 +70,25 @@ def test_a_change_at_the_top_reaches_the_end_of_valid_time() -> None:
     assert move.window == (BASE + timedelta(days=3), None)
     assert list(move.after) == [BASE + timedelta(days=3), BASE + timedelta(days=4)]
     assert move.after[BASE + timedelta(days=4)].previous_stance == "neutral"
+
+
+@given(statements, st.integers(0, 5), st.sampled_from(LABELS))
+def test_the_newest_statement_moves_what_a_comparison_of_segments_finds(
+    said: list[tuple[int, str]], day: int, label: str
+) -> None:
+    """``insert_newest`` decides what a statement recorded after all others moves without
+    comparing segments; it must close and open exactly the segments ``insert``'s comparison
+    does, and say whether the pair's top may have moved whenever it did."""
+    versions = _versions(said)
+    added = _versions([*said, (day, label)])[-1]
+    compared, direct = Timeline(versions), Timeline(versions)
+    top_before = (compared.best, compared.previous_label)
+    move = compared.insert(added)
+    closed, opened, top = direct.insert_newest(added)
+    assert direct.entries == compared.entries
+    assert sorted(closed) == sorted(move.closed())
+    assert sorted(opened, key=lambda s: s.valid_from) == sorted(
+        move.opened(), key=lambda s: s.valid_from
+    )
+    if (compared.best, compared.previous_label) != top_before:
+        assert top
