@@ -45,6 +45,12 @@ from service.store.records import RecordedEvent
 
 READ_BATCH = 20_000
 """Events per read of the log: the replay is one transaction, so a read only bounds memory."""
+SETTLE_EVENTS = 250_000
+"""Statement events whose versions are made before the pairs are brought up to date and their
+rows written: the more of a pair's events one settling applies, the longer its timeline stays
+in the processor's cache, and rows written in fewer, larger sorted runs build a tighter B-tree
+(200,000 statements in one settling rather than ten: 12 s against 14 s for a SQLite rebuild).
+Each pending event costs a version (kept anyway) and a few small tuples, some 200 bytes."""
 
 _END = 2**63 - 1
 _ID, _SOURCE, _STATED = " statement_id", " source", " stated_at"
@@ -152,7 +158,8 @@ def replay(
             for event in events:
                 if event.type in STATEMENT_EVENTS:
                     fold.apply(event)
-            writer.write(fold.take_finished())
+            if fold.pending >= SETTLE_EVENTS:
+                writer.write(fold.take_finished())
             position = events[-1].position
             applied += len(events)
         writer.write(fold.take_rest())
@@ -244,7 +251,7 @@ class _Pair:
 
 Op = tuple[dict[str, Any] | None, dict[str, Any] | None, LogRow]
 """What an event does to one pair: the counting statement it loses and the one it gains (either
-may be None), and the event."""
+may be None), and the event (without its payload, ``_moment``)."""
 
 
 class _Fold:
@@ -274,6 +281,8 @@ class _Fold:
         self._pairs: dict[Pair, _Pair] = {}
         self._ops: dict[Pair, list[Op]] = {}
         """What the events read since the last settling do to each pair, in log order."""
+        self.pending = 0
+        """Statement events applied since the last settling."""
         self._listed: set[Pair] = set()
         self._rows: Rows = _no_rows()
 
@@ -301,6 +310,7 @@ class _Fold:
 
     def apply(self, event: LogRow) -> None:
         data = event.data
+        self.pending += 1
         key = _statement_key(data["statement_id"])
         previous = self._open.get(key)
         if event.type == "StatementRecorded":
@@ -317,7 +327,7 @@ class _Fold:
                 version[name] = canon(value, value)
             self._open[key] = version
             pair = (version["actor_id"], version["topic_id"])
-            op = (None, version if version["counts"] else None, event)
+            op = (None, version if version["counts"] else None, _moment(event))
             if (ops := self._ops.get(pair)) is None:
                 self._ops[pair] = [op]
             else:
@@ -334,13 +344,15 @@ class _Fold:
         previous["known_until"] = event.recorded_at
         previous["known_until_position"] = event.position
         self._open[key] = version
+        moment = _moment(event)
         for each, take, put in touched_pairs(previous, version):
-            self._ops.setdefault(each, []).append((take, put, event))
+            self._ops.setdefault(each, []).append((take, put, moment))
         self._rows["statement_versions"].append(_version_row(previous))
 
     # --- the second pass: one pair at a time ----------------------------------------------
 
     def _settle(self) -> None:
+        self.pending = 0
         pairs = self._pairs
         for key, ops in self._ops.items():
             state = pairs.get(key)
@@ -449,6 +461,18 @@ class _Fold:
         )
 
 
+def _moment(event: LogRow) -> LogRow:
+    """The event without its payload, as the second pass needs it: a pending event keeps only
+    what its rows name, not the payload read with it."""
+    return _new_row(
+        LogRow, (event.position, event.event_id, event.type, _NO_PAYLOAD, event.recorded_at)
+    )
+
+
+_new_row = tuple.__new__
+_NO_PAYLOAD: dict[str, Any] = {}
+
+
 def _no_rows() -> Rows:
     return {
         "statement_versions": [],
@@ -460,7 +484,9 @@ def _no_rows() -> Rows:
 
 
 class _Writer:
-    """Writes the fold's rows to ``tables``, each table's rows in primary-key order."""
+    """Writes the fold's rows to ``tables``; on SQLite each table's rows in primary-key order,
+    so each B-tree insert lands at its right-hand edge. PostgreSQL's tables have no key yet
+    while they are filled (``ReadModelTables.shadow``), and the server sorts when it builds it."""
 
     def __init__(self, connection: Connection, tables: ReadModelTables, *, freeze: bool) -> None:
         self.connection = connection
@@ -472,7 +498,8 @@ class _Writer:
         for name, (columns, key) in _LAYOUT.items():
             found = rows[name]
             if found:
-                found.sort(key=key if sqlite or name != "statement_versions" else _by_uuid)
+                if sqlite:
+                    found.sort(key=key)
                 table: Table = getattr(self.tables, name)
                 bulk.insert_tuples(self.connection, table, columns, found, freeze=self.freeze)
 
@@ -483,12 +510,6 @@ def _first(row: tuple[Any, ...]) -> Any:
 
 def _first_two(row: tuple[Any, ...]) -> tuple[Any, Any]:
     return row[0], row[1]
-
-
-def _by_uuid(row: tuple[Any, ...]) -> tuple[int, Any]:
-    """(statement id, version) for PostgreSQL, whose ids are ``uuid.UUID``: their integers
-    order as the server does and compare in C, where ``UUID.__lt__`` is a Python call."""
-    return row[0].int, row[1]
 
 
 def _change_key(row: tuple[Any, ...]) -> tuple[Any, Any, Any]:

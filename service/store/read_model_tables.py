@@ -255,14 +255,17 @@ class ReadModelTables:
 
     @classmethod
     def shadow(cls, connection: Connection) -> "ReadModelTables":
-        """Empty copies named ``rebuilt_<table>`` with the same columns and primary key but no
-        secondary index, created in the caller's transaction: a PostgreSQL rebuild fills them
-        while readers go on reading the live tables, then ``swap`` puts them in their place."""
+        """Empty copies named ``rebuilt_<table>`` with the same columns but no index, not even
+        the primary key, created in the caller's transaction: a PostgreSQL rebuild fills them
+        while readers go on reading the live tables, ``index_shadows`` indexes them (the keys
+        too, each by one sort rather than an insert per row in random order), then ``swap``
+        puts them in their place."""
         metadata = MetaData()
         copies = {}
         for f in fields(cls):
             live: Table = getattr(cls.live(), f.name)
-            copies[f.name] = Table(f"{SHADOW_PREFIX}{live.name}", metadata, *_columns(live))
+            columns = _columns(live, keyed=False)
+            copies[f.name] = Table(f"{SHADOW_PREFIX}{live.name}", metadata, *columns)
         metadata.create_all(connection)
         return cls(**copies)
 
@@ -280,9 +283,16 @@ class ReadModelTables:
         return cls(**copies)
 
     def index_shadows(self, connection: Connection) -> None:
-        """Create on these shadow tables the live tables' secondary indexes, under the shadow
-        prefix (the live names are taken until ``swap``): each built by one sort of the rows."""
+        """Create on these shadow tables the live tables' primary keys and secondary indexes,
+        under the shadow prefix (the live names are taken until ``swap``): each built by one
+        sort of the rows, shared with a parallel worker (``_PARALLEL_BUILD``)."""
+        for setting in _PARALLEL_BUILD:
+            connection.exec_driver_sql(setting)
         for live, copy in zip(ReadModelTables.live().all(), self.all(), strict=True):
+            keys = ", ".join(column.name for column in live.primary_key.columns)
+            connection.exec_driver_sql(
+                f"ALTER TABLE {copy.name} ADD CONSTRAINT {copy.name}_pkey PRIMARY KEY ({keys})"
+            )
             for index in sorted(live.indexes, key=lambda each: str(each.name)):
                 Index(
                     f"{SHADOW_PREFIX}{index.name}",
@@ -308,16 +318,24 @@ class ReadModelTables:
 
 
 SHADOW_PREFIX = "rebuilt_"
+_PARALLEL_BUILD = (
+    "SET LOCAL maintenance_work_mem = '256MB'",
+    "SET LOCAL max_parallel_maintenance_workers = 1",
+)
+"""How a rebuild's index builds run: the client only waits for them, so one parallel worker
+sorts beside the leader, which halves the larger builds on two cores (the pair index of
+514,000 rectangles: 0.91 s against 0.45 s). Each participant needs 32 MB of the memory (the
+default 64 MB would allow none), and all of it holds the sort in memory."""
 
 
-def _columns(table: Table) -> list[Column[Any]]:
-    """Copies of a table's columns: same names, types, nullability and primary key (and no
-    serial where the original has none)."""
+def _columns(table: Table, *, keyed: bool = True) -> list[Column[Any]]:
+    """Copies of a table's columns: same names, types, nullability and (when ``keyed``)
+    primary key, and no serial where the original has none."""
     return [
         Column(
             c.name,
             c.type,
-            primary_key=c.primary_key,
+            primary_key=keyed and c.primary_key,
             nullable=c.nullable,
             autoincrement=c.autoincrement,
         )

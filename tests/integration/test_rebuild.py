@@ -6,6 +6,7 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import select, text, update
@@ -22,6 +23,7 @@ from service.domain.commands import (
 )
 from service.domain.upcasting import UpcasterRegistry
 from service.domain.values import Source
+from service.projections import rebuild
 from service.projections.runner import Projector
 from service.store.event_store import EventStore
 from service.store.read_model_tables import ReadModelTables
@@ -104,6 +106,23 @@ def test_a_rebuild_writes_the_rows_catching_up_wrote(database: Database):
         with database.engine.connect() as connection:
             sizes = connection.exec_driver_sql("PRAGMA cache_size").scalar()
         assert sizes == -2000
+
+
+@pytest.mark.parametrize(("read_batch", "settle_events"), [(3, 1), (5, 7), (1, 4)])
+def test_a_rebuild_settled_in_many_steps_writes_the_same_rows(
+    database: Database, monkeypatch: pytest.MonkeyPatch, read_batch: int, settle_events: int
+):
+    """A log longer than one settling: the pairs' timelines, open rectangles and current
+    stances carry over from one settling to the next, whatever the reads' boundaries."""
+    projector = _history(database)
+    caught_up = _tables(database)
+    monkeypatch.setattr(rebuild, "READ_BATCH", read_batch)
+    monkeypatch.setattr(rebuild, "SETTLE_EVENTS", settle_events)
+
+    assert projector.rebuild() == projector.position()
+
+    assert _tables(database) == caught_up
+    assert projector.verify() == []
 
 
 def test_verify_reports_a_row_the_replay_would_not_write(database: Database):
