@@ -9,9 +9,11 @@ versions and rectangle ids, the same stance changes), so its rows are exactly th
 updating writes, and builds each row straight as the driver's tuple: instants converted once each,
 event ids and transaction times kept in the form the log was read in (``log_rows``).
 
-The rows are written after each read of the log, sorted by primary key (on SQLite inserting in
-key order keeps each B-tree insert at the right-hand edge); the versions and rectangles still
-open, the current stances and the pairs after the last read.
+The log is read in pages and applied in two passes (``_Fold``): versions in log order as each
+page is read, then, once per ``SETTLE_EVENTS`` statement events and at the end, every pair's
+events one pair at a time. The rows closed are written after each settling (on SQLite sorted by
+primary key, so each B-tree insert lands at the right-hand edge); the versions and rectangles
+still open, the current stances and the pairs at the end.
 """
 
 import uuid

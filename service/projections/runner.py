@@ -182,7 +182,10 @@ class Projector:
         random order, each page write logged: 14 s of a 42 s rebuild at 200,000 statements.
         The rows arrive by ``COPY ... FREEZE`` (the tables are new in this transaction), so
         they are visible to every snapshot, as the old rows were, and their pages are marked
-        all-visible at once, so the replay's index-only scans need no vacuum first."""
+        all-visible at once, so the replay's index-only scans need no vacuum first. The tables
+        get their primary keys after the load, like the other indexes: at 200,000 statements
+        the COPY took 1.6 s with the keys maintained row by row (the rectangles' key is a
+        digest, so in random order) and takes 0.8 s without, and the keys then build in 0.2."""
         _fresh_log_statistics(connection)
         shadow = ReadModelTables.shadow(connection)
         found = rebuild.replay(connection, shadow, self.store.upcasters, fresh=True)
