@@ -21,10 +21,10 @@ from datetime import datetime
 from typing import Any
 
 import orjson
-from sqlalchemy import ColumnElement, Connection, Table, and_, or_, select
+from sqlalchemy import Connection
 
 from service.domain.stances import Stance, is_flip
-from service.projections import bulk, revisions
+from service.projections import bulk, loads, revisions
 from service.projections.pairs import Pair, Segment, Timeline, Window, current_after, touched_pairs
 from service.store import interval_index
 from service.store.event_store import RecordedEvent
@@ -93,13 +93,11 @@ class StatementProjection:
             uuid.UUID(e.data["statement_id"]) for e in events if e.type != "StatementRecorded"
         } - self._open.keys()
         for chunk in _chunks(sorted(wanted), _CHUNK):
-            rows = connection.execute(
-                select(versions).where(
-                    versions.c.statement_id.in_(chunk), versions.c.known_until_position.is_(None)
-                )
+            open_versions = loads.rows_of_ids(
+                connection, versions, "statement_id", chunk, where="known_until_position IS NULL"
             )
-            for row in rows.mappings():
-                self._open[row["statement_id"]] = dict(row)
+            for row in open_versions:
+                self._open[row["statement_id"]] = row
         pairs: set[Pair] = set()
         for event in events:
             data = event.data
@@ -118,32 +116,26 @@ class StatementProjection:
         self._load_pairs(connection, pairs - self._pairs.keys())
 
     def _load_pairs(self, connection: Connection, wanted: set[Pair]) -> None:
-        """The pairs' counting statements (open versions) and current stances: one range of the
-        partial stance-rule index per pair, the pair's rows only."""
+        """The pairs' counting statements (open versions) and current stances: one index range
+        per pair (``loads.rows_of_pairs``), the pair's rows only."""
         current, known = self.tables.current_stances, self.tables.stance_pairs
         versions = self.tables.statement_versions
+        counts = f"{loads.is_true(connection, 'counts')} AND known_until IS NULL"
         for chunk in _chunks(sorted(wanted), _CHUNK):
-            in_chunk = _any_pair(known, chunk)
-            stored = {tuple(row) for row in connection.execute(select(*known.c).where(in_chunk))}
+            stored = {
+                (row["actor_id"], row["topic_id"])
+                for row in loads.rows_of_pairs(connection, known, chunk)
+            }
             counting: dict[Pair, list[dict[str, Any]]] = {pair: [] for pair in stored}
-            if stored:
-                rows = connection.execute(
-                    select(versions).where(
-                        _any_pair(versions, sorted(stored)),
-                        versions.c.counts.is_(True),
-                        versions.c.known_until.is_(None),
-                    )
-                )
-                for row in rows.mappings():
-                    version = self._open.setdefault(row["statement_id"], dict(row))
-                    counting[(row["actor_id"], row["topic_id"])].append(version)
+            for row in loads.rows_of_pairs(connection, versions, sorted(stored), where=counts):
+                version = self._open.setdefault(row["statement_id"], row)
+                counting[(row["actor_id"], row["topic_id"])].append(version)
             for pair in chunk:
                 timeline = Timeline(counting.get(pair))
                 timeline.in_table = pair in stored
                 self._pairs[pair] = timeline
-            rows = connection.execute(select(current).where(_any_pair(current, chunk)))
-            for row in rows.mappings():
-                self._pairs[(row["actor_id"], row["topic_id"])].current = dict(row)
+            for row in loads.rows_of_pairs(connection, current, chunk):
+                self._pairs[(row["actor_id"], row["topic_id"])].current = row
 
     # --- applying ------------------------------------------------------------------------
 
@@ -197,7 +189,14 @@ class StatementProjection:
     ) -> list[tuple[Pair, Segment]]:
         """Take ``removed`` out of the pair and put ``added`` in; close the rectangles whose
         answer moved and return the segments to open in their place. Notes the revision, if
-        a stance label moved."""
+        a stance label moved. A statement recorded as counting, the commonest event, enters
+        by ``Timeline.insert_newest``, which needs no comparison of segments (and revises
+        nothing: only corrections and retractions do)."""
+        if removed is None and added is not None and added["recorded_position"] == event.position:
+            closed, opened, _top = timeline.insert_newest(added)
+            for start in closed:
+                self._close_rectangle(pair, start, event)
+            return [(pair, segment) for segment in opened]
         move = timeline.move(removed, added)
         for start in move.closed():
             self._close_rectangle(pair, start, event)
@@ -472,15 +471,6 @@ def _said(version: dict[str, Any]) -> bytes:
         option=orjson.OPT_SORT_KEYS,
     )
     return b"," + middle[1:-1]
-
-
-def _any_pair(table: Table, pairs: Sequence[Pair]) -> ColumnElement[bool]:
-    """Rows of any of ``pairs``, as an OR of equalities: SQLite plans a row-value ``IN`` list
-    (``(actor_id, topic_id) IN (VALUES ...)``) as a scan of the whole table, so every catch-up
-    read all 200,000 statement versions; an OR is one index range per pair on both backends."""
-    return or_(
-        *(and_(table.c.actor_id == actor, table.c.topic_id == topic) for actor, topic in pairs)
-    )
 
 
 def _chunks(items: Sequence[Any], size: int) -> Iterable[Sequence[Any]]:
