@@ -9,11 +9,11 @@ from typing import Any
 from sqlalchemy import select
 
 from service.db import Database
-from service.domain.commands import CorrectStatement, DefineTopic, RecordStatement, RegisterActor
+from service.domain.commands import CorrectStatement
 from service.domain.values import Source
 from service.projections import loads
 from service.store.read_model_tables import ReadModelTables
-from tests.integration.helpers import services_for
+from tests.integration.helpers import record_numbered, services_for, two_actors_one_topic
 
 BASE = datetime(2022, 3, 1, 9, 30, 15, 123456, tzinfo=UTC)
 SOURCE = Source(url="https://example.org/l", title="L", publisher="Wire", published_at=BASE)
@@ -23,23 +23,17 @@ def _recorded(database: Database) -> list[uuid.UUID]:
     """Statements on two pairs, one waiting for review (it does not count) and one corrected
     (its first version is closed)."""
     services = services_for(database, min_confidence=0.5)
-    for actor in ("a1", "a2"):
-        services.bus.execute(RegisterActor(actor, actor.upper(), "person", "KZ"))
-    services.bus.execute(DefineTopic("t1", "T1", "t1 is right"))
+    two_actors_one_topic(services, "KZ")
     ids = [uuid.uuid4() for _ in range(4)]
     for n, statement_id in enumerate(ids):
-        services.bus.execute(
-            RecordStatement(
-                statement_id=statement_id,
-                actor_id=f"a{1 + n % 2}",
-                topic_id="t1",
-                stance=["supports", "opposes", "neutral", "leans_supports"][n],
-                quote=f"quote {n}",
-                stated_at=BASE + timedelta(days=n),
-                kind="paraphrase",
-                source=SOURCE,
-                confidence=0.3 if n == 3 else 0.9,
-            )
+        record_numbered(
+            services,
+            statement_id,
+            n,
+            stance=["supports", "opposes", "neutral", "leans_supports"][n],
+            stated_at=BASE + timedelta(days=n),
+            source=SOURCE,
+            confidence=0.3 if n == 3 else 0.9,
         )
     services.bus.execute(CorrectStatement(ids[0], reason="misread", stance="leans_opposes"))
     return ids

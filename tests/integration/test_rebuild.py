@@ -15,9 +15,6 @@ from service.db import Database
 from service.domain.commands import (
     ApproveStatement,
     CorrectStatement,
-    DefineTopic,
-    RecordStatement,
-    RegisterActor,
     RejectStatement,
     RetractStatement,
 )
@@ -28,7 +25,7 @@ from service.projections.runner import Projector
 from service.store.event_store import EventStore
 from service.store.read_model_tables import ReadModelTables
 from service.store.schema import include_object, target_metadata
-from tests.integration.helpers import services_for
+from tests.integration.helpers import record_numbered, services_for, two_actors_one_topic
 
 BASE = datetime(2023, 1, 1, tzinfo=UTC)
 SOURCE = Source(url="https://example.org/r", title="R", publisher="Wire", published_at=None)
@@ -41,24 +38,18 @@ def _history(database: Database) -> Projector:
     services = services_for(database, min_confidence=0.5)
     services.bus.after_write = []
     projector = Projector(database, services.store, batch_size=2)
-    for actor in ("a1", "a2"):
-        services.bus.execute(RegisterActor(actor, actor.upper(), "person", "UZ"))
-    services.bus.execute(DefineTopic("t1", "T1", "t1 is right"))
+    two_actors_one_topic(services, "UZ")
     ids = [uuid.uuid4() for _ in range(12)]
     days = [5, 1, 5, 9, 3, 5, 0, 7, 7, 2, 11, 4]
     for n, statement_id in enumerate(ids):
-        services.bus.execute(
-            RecordStatement(
-                statement_id=statement_id,
-                actor_id=f"a{1 + n % 2}",
-                topic_id="t1",
-                stance=STANCES[(n * 3) % 5],
-                quote=f"quote {n}",
-                stated_at=BASE + timedelta(days=days[n]),
-                kind="paraphrase",
-                source=SOURCE,
-                confidence=0.3 if n in (4, 9) else 0.9,
-            )
+        record_numbered(
+            services,
+            statement_id,
+            n,
+            stance=STANCES[(n * 3) % 5],
+            stated_at=BASE + timedelta(days=days[n]),
+            source=SOURCE,
+            confidence=0.3 if n in (4, 9) else 0.9,
         )
         projector.catch_up()
     later = [
