@@ -17,8 +17,10 @@ still open, the current stances and the pairs at the end.
 """
 
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
+from functools import partial
 from operator import itemgetter
 from typing import Any
 
@@ -151,9 +153,7 @@ def replay(
     writer = _Writer(connection, tables, freeze=fresh and not sqlite)
     applied, position = 0, 0
     with paused_collector:
-        while events := log_rows.read(
-            connection, upcasters, after=position, until=until, limit=READ_BATCH
-        ):
+        for events in _pages(connection, upcasters, until=until):
             catalog_events = [_recorded(e, sqlite) for e in events if e.type in CATALOG_EVENTS]
             if catalog_events:
                 catalog.apply(connection, catalog_events)
@@ -166,6 +166,31 @@ def replay(
             applied += len(events)
         writer.write(fold.take_rest())
     return applied, position
+
+
+def _pages(
+    connection: Connection, upcasters: UpcasterRegistry, *, until: int
+) -> Iterator[list[LogRow]]:
+    """The log up to ``until``, a page of ``READ_BATCH`` events at a time. On PostgreSQL the
+    next page is read by a thread while the caller applies this one: the thread mostly waits
+    for the server, which does not hold the interpreter, so the server's part of the read (a
+    jsonb rendered as text per event, and the transfer) costs the replay nothing. psycopg
+    serialises the connection's use, so the caller's own statements meanwhile simply wait.
+    On SQLite the driver gives the interpreter up and takes it back for every row, which a
+    busy thread beside it would make wait each time, so the pages are read in turn."""
+    read = partial(log_rows.read, connection, upcasters, until=until, limit=READ_BATCH)
+    if connection.dialect.name == "sqlite":
+        page = read(after=0)
+        while page:
+            yield page
+            page = read(after=page[-1].position)
+        return
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="log-pages") as reader:
+        page = read(after=0)
+        while page:
+            upcoming = reader.submit(read, after=page[-1].position)
+            yield page
+            page = upcoming.result()
 
 
 def _recorded(event: LogRow, sqlite: bool) -> RecordedEvent:
