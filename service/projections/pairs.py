@@ -344,6 +344,54 @@ def current_after(timeline: Timeline, position: int) -> tuple[dict[str, Any] | N
     return row, moved
 
 
+CHANGE_COLUMNS = (
+    "position",
+    "actor_id",
+    "topic_id",
+    "from_stance",
+    "to_stance",
+    "flip",
+    "statement_id",
+    "previous_statement_id",
+    "since",
+    "event_type",
+    "event_id",
+    "recorded_at",
+)
+
+
+def stance_change(
+    pair: Pair,
+    before: dict[str, Any] | None,
+    after: dict[str, Any] | None,
+    *,
+    position: int,
+    event_type: str,
+    event_id: Any,
+    recorded_at: Any,
+) -> tuple[Any, ...]:
+    """The ``stance_changes`` row, in ``CHANGE_COLUMNS`` order, of the pair's current stance
+    moving from ``before`` to ``after`` (rows as ``current_after`` gives them; None for none)
+    by the event at ``position``: one definition for the incremental projection and the
+    rebuild, each of which puts the values in its own form."""
+    from_stance = before["stance"] if before else None
+    to_stance = after["stance"] if after else None
+    return (
+        position,
+        pair[0],
+        pair[1],
+        from_stance,
+        to_stance,
+        bool(from_stance and to_stance and _FLIPS[(from_stance, to_stance)]),
+        after["statement_id"] if after else None,
+        before["statement_id"] if before else None,
+        after["since"] if after else None,
+        event_type,
+        event_id,
+        recorded_at,
+    )
+
+
 def _same_id(was: Any, now: Any) -> bool:
     """Equal statement ids; by identity first, as ``uuid.UUID.__eq__`` is written in Python and
     the ids compared are mostly one object (the rebuild's, or a batch's own statements)."""

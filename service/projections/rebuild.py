@@ -31,9 +31,15 @@ from service.domain.ids import uuid_from_int
 from service.domain.upcasting import UpcasterRegistry
 from service.projections import bulk
 from service.projections.catalog import CATALOG_EVENTS, CatalogProjection
-from service.projections.pairs import Pair, Timeline, current_after, touched_pairs
+from service.projections.pairs import (
+    CHANGE_COLUMNS,
+    Pair,
+    Timeline,
+    current_after,
+    stance_change,
+    touched_pairs,
+)
 from service.projections.statements import (
-    _FLIPS,
     STATEMENT_EVENTS,
     _next_version,
     _recorded_version,
@@ -97,20 +103,7 @@ _INTERVAL_COLUMNS = (
     "version_position",
     "previous_stance",
 )
-_CHANGE_COLUMNS = (
-    "position",
-    "actor_id",
-    "topic_id",
-    "from_stance",
-    "to_stance",
-    "flip",
-    "statement_id",
-    "previous_statement_id",
-    "since",
-    "event_type",
-    "event_id",
-    "recorded_at",
-)
+_CHANGE_COLUMNS = CHANGE_COLUMNS
 _CURRENT_COLUMNS = (
     "actor_id",
     "topic_id",
@@ -451,24 +444,18 @@ class _Fold:
         after: dict[str, Any] | None,
         event: LogRow,
     ) -> None:
-        values = self.values
-        from_stance = before["stance"] if before else None
-        to_stance = after["stance"] if after else None
+        row = stance_change(
+            pair,
+            before,
+            after,
+            position=event.position,
+            event_type=event.type,
+            event_id=event.event_id,
+            recorded_at=event.recorded_at,
+        )
+        uuid_value, time = self.values.uuid, self.values.time
         self._rows["stance_changes"].append(
-            (
-                event.position,
-                pair[0],
-                pair[1],
-                from_stance,
-                to_stance,
-                bool(from_stance and to_stance and _flip(from_stance, to_stance)),
-                values.uuid(after["statement_id"]) if after else None,
-                values.uuid(before["statement_id"]) if before else None,
-                values.time(after["since"]) if after else None,
-                event.type,
-                event.event_id,
-                event.recorded_at,
-            )
+            (*row[:6], uuid_value(row[6]), uuid_value(row[7]), time(row[8]), *row[9:])
         )
 
     # --- rows ----------------------------------------------------------------------------
@@ -551,10 +538,6 @@ _LAYOUT: dict[str, tuple[tuple[str, ...], Callable[[tuple[Any, ...]], Any]]] = {
     "stance_pairs": (_PAIR_COLUMNS, _first_two),
 }
 """Each table's columns, in the order the fold builds its tuples, and its primary key."""
-
-
-def _flip(before: str, after: str) -> bool:
-    return _FLIPS[(before, after)]
 
 
 def _statement_key(text: str) -> int:

@@ -23,9 +23,18 @@ from typing import Any
 import orjson
 from sqlalchemy import Connection
 
-from service.domain.stances import Stance, is_flip
+from service.domain.stances import Stance
 from service.projections import bulk, loads, revisions
-from service.projections.pairs import Pair, Segment, Timeline, Window, current_after, touched_pairs
+from service.projections.pairs import (
+    CHANGE_COLUMNS,
+    Pair,
+    Segment,
+    Timeline,
+    Window,
+    current_after,
+    stance_change,
+    touched_pairs,
+)
 from service.store import interval_index
 from service.store.event_store import RecordedEvent
 from service.store.read_model_tables import ReadModelTables
@@ -40,7 +49,6 @@ STATEMENT_EVENTS = frozenset(
     }
 )
 _SCORES = {stance.value: stance.score for stance in Stance}
-_FLIPS = {(a.value, b.value): is_flip(a, b) for a in Stance for b in Stance}
 _CHUNK = 400
 _CLOSE_COLUMNS = ("known_until", "known_until_position")
 _VERSION_KEY = ("statement_id", "version_no")
@@ -294,24 +302,16 @@ class StatementProjection:
         after: dict[str, Any] | None,
         event: RecordedEvent,
     ) -> None:
-        from_stance = before["stance"] if before else None
-        to_stance = after["stance"] if after else None
-        self._changes.append(
-            {
-                "position": event.position,
-                "actor_id": pair[0],
-                "topic_id": pair[1],
-                "from_stance": from_stance,
-                "to_stance": to_stance,
-                "flip": bool(from_stance and to_stance and _FLIPS[(from_stance, to_stance)]),
-                "statement_id": after["statement_id"] if after else None,
-                "previous_statement_id": before["statement_id"] if before else None,
-                "since": after["since"] if after else None,
-                "event_type": event.type,
-                "event_id": event.event_id,
-                "recorded_at": event.recorded_at,
-            }
+        row = stance_change(
+            pair,
+            before,
+            after,
+            position=event.position,
+            event_type=event.type,
+            event_id=event.event_id,
+            recorded_at=event.recorded_at,
         )
+        self._changes.append(dict(zip(CHANGE_COLUMNS, row, strict=True)))
 
     # --- writing -------------------------------------------------------------------------
 
