@@ -281,13 +281,14 @@ class _Fold:
     differences are only in bookkeeping: nothing is ever loaded, a version or rectangle becomes
     a row when it closes (or at the end), and rows are driver tuples.
 
-    Each read of the log is applied in two passes. The first, in log order, makes the
-    statements' versions and notes what each event does to each pair; the second applies those
-    notes one pair at a time, in log order within the pair. Pairs are independent (an event
-    touching two pairs is a loss for one and a gain for the other), so the rows are the same,
-    while one pair's timeline stays in the processor's cache for all its events of the read,
-    instead of being fetched again for each. The commonest event, a statement recorded as
-    counting, goes through ``Timeline.insert_newest``."""
+    Events are applied in two passes. The first, in log order as the log is read, makes the
+    statements' versions and notes what each event does to each pair; the second, once per
+    ``SETTLE_EVENTS`` statement events and at the end, applies those notes one pair at a time,
+    in log order within the pair. Pairs are independent (an event touching two pairs is a loss
+    for one and a gain for the other), so the rows are the same, while one pair's timeline
+    stays in the processor's cache for all its events of the settling, instead of being fetched
+    again for each. The commonest event, a statement recorded as counting, goes through
+    ``Timeline.insert_newest``."""
 
     def __init__(self, values: _DriverValues) -> None:
         self.values = values
