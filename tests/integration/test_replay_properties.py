@@ -35,6 +35,7 @@ from service.domain.values import Source
 from service.projections.revisions import REVISING_EVENTS, is_revision
 from service.projections.runner import Projector
 from service.queries import current_stances, stance, stances
+from service.queries.stances import current_rows
 from service.wiring import build_services
 from tests.integration.helpers import logged_events
 
@@ -196,6 +197,7 @@ def _check_history(database: Database, ops, every: int, when) -> None:
         connection = session.connection()
         now = current_stances(connection)
         assert _as_dict(now) == _folded(fold_stances(log, as_of=far, known_at=far))
+        assert current_rows(connection) == now  # the current_stances table, behind filters
         replay_now = stances(connection, as_of=far)
         assert [(s.actor_id, s.topic_id, s.previous_stance, s.flip) for s in now] == [
             (s.actor_id, s.topic_id, s.previous_stance, s.flip) for s in replay_now

@@ -31,8 +31,9 @@ class SqlCounter:
         return [sql for sql in self.statements if re.search(pattern, sql)]
 
     def matrix_queries(self) -> list[str]:
-        """The stance-matrix reads: the current one reads ``current_stances``; a replay
-        probes the interval tree of ``stance_intervals`` by its nodes."""
+        """The stance-matrix reads: a filtered current one reads ``current_stances``; the
+        whole current one and every replay probe the interval tree of ``stance_intervals`` by
+        its nodes."""
         return self.matching(r"\bFROM current_stances c\b|\bvalid_node IN \(|\bvalid_node = ANY\(")
 
     def reading(self, table: str) -> list[str]:
