@@ -17,7 +17,7 @@ from bisect import bisect_left
 from collections.abc import Iterator
 from datetime import datetime
 from operator import itemgetter
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, Protocol
 
 from service.domain.stances import Stance, is_flip
 
@@ -360,24 +360,31 @@ CHANGE_COLUMNS = (
 )
 
 
+class Moment(Protocol):
+    """What a stance change names of the event that made it: a ``RecordedEvent`` or a
+    rebuild's ``LogRow``."""
+
+    @property
+    def position(self) -> int: ...
+    @property
+    def type(self) -> str: ...
+    @property
+    def event_id(self) -> Any: ...
+    @property
+    def recorded_at(self) -> Any: ...
+
+
 def stance_change(
-    pair: Pair,
-    before: dict[str, Any] | None,
-    after: dict[str, Any] | None,
-    *,
-    position: int,
-    event_type: str,
-    event_id: Any,
-    recorded_at: Any,
+    pair: Pair, before: dict[str, Any] | None, after: dict[str, Any] | None, event: Moment
 ) -> tuple[Any, ...]:
     """The ``stance_changes`` row, in ``CHANGE_COLUMNS`` order, of the pair's current stance
     moving from ``before`` to ``after`` (rows as ``current_after`` gives them; None for none)
-    by the event at ``position``: one definition for the incremental projection and the
-    rebuild, each of which puts the values in its own form."""
+    by ``event``: one definition for the incremental projection and the rebuild, each of which
+    puts the values in its own form."""
     from_stance = before["stance"] if before else None
     to_stance = after["stance"] if after else None
     return (
-        position,
+        event.position,
         pair[0],
         pair[1],
         from_stance,
@@ -386,9 +393,9 @@ def stance_change(
         after["statement_id"] if after else None,
         before["statement_id"] if before else None,
         after["since"] if after else None,
-        event_type,
-        event_id,
-        recorded_at,
+        event.type,
+        event.event_id,
+        event.recorded_at,
     )
 
 

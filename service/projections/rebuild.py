@@ -445,15 +445,7 @@ class _Fold:
         after: dict[str, Any] | None,
         event: LogRow,
     ) -> None:
-        row = stance_change(
-            pair,
-            before,
-            after,
-            position=event.position,
-            event_type=event.type,
-            event_id=event.event_id,
-            recorded_at=event.recorded_at,
-        )
+        row = stance_change(pair, before, after, event)
         uuid_value, time = self.values.uuid, self.values.time
         self._rows["stance_changes"].append(
             (*row[:6], uuid_value(row[6]), uuid_value(row[7]), time(row[8]), *row[9:])

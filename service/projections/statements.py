@@ -302,15 +302,7 @@ class StatementProjection:
         after: dict[str, Any] | None,
         event: RecordedEvent,
     ) -> None:
-        row = stance_change(
-            pair,
-            before,
-            after,
-            position=event.position,
-            event_type=event.type,
-            event_id=event.event_id,
-            recorded_at=event.recorded_at,
-        )
+        row = stance_change(pair, before, after, event)
         self._changes.append(dict(zip(CHANGE_COLUMNS, row, strict=True)))
 
     # --- writing -------------------------------------------------------------------------
