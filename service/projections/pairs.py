@@ -192,6 +192,23 @@ class Timeline:
         entries.insert(index, (stated_at, position, label, version))
         return closed, opened, top
 
+    def change(
+        self, removed: dict[str, Any] | None, added: dict[str, Any] | None, position: int
+    ) -> tuple[list[datetime], list[Segment], bool, Move | None]:
+        """Take ``removed`` out and put ``added`` in (either may be None, not both) for the
+        event at ``position``: where the segments that no longer give the same answer start,
+        the segments to open in their place, whether the pair's current stance may have moved,
+        and the comparison of segments when one was made (revisions read its window). A
+        statement recorded by this very event is newer than every one the pair holds and
+        enters by ``insert_newest``; any other change (an approval after review, a correction,
+        a retraction) is compared by ``move``. The one dispatch the incremental projection and
+        the rebuild share."""
+        if removed is None and added is not None and added["recorded_position"] == position:
+            closed, opened, top = self.insert_newest(added)
+            return closed, opened, top, None
+        move = self.move(removed, added)
+        return move.closed(), move.opened(), True, move
+
     def move(self, removed: dict[str, Any] | None, added: dict[str, Any] | None) -> Move:
         """Take ``removed`` out and put ``added`` in (either may be None, not both). The one
         step the incremental projection and the rebuild share: one search each way for a

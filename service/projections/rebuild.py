@@ -103,7 +103,6 @@ _INTERVAL_COLUMNS = (
     "version_position",
     "previous_stance",
 )
-_CHANGE_COLUMNS = CHANGE_COLUMNS
 _CURRENT_COLUMNS = (
     "actor_id",
     "topic_id",
@@ -391,18 +390,10 @@ class _Fold:
         actor_id, topic_id = pair
         for removed, added, event in ops:
             position = event.position
-            if removed is None:
-                if added is None:  # the pair's statement does not count (yet): nothing moves
-                    self._refresh_current(pair, timeline, event)
-                    continue
-                if added["recorded_position"] == position:
-                    closed, opened, top = timeline.insert_newest(added)
-                else:  # approved after review: ranked by when it was recorded
-                    move = timeline.move(None, added)
-                    closed, opened, top = move.closed(), move.opened(), True
-            else:
-                move = timeline.move(removed, added)
-                closed, opened, top = move.closed(), move.opened(), True
+            if removed is None and added is None:  # the statement does not count (yet)
+                self._refresh_current(pair, timeline, event)
+                continue
+            closed, opened, top, _move = timeline.change(removed, added, position)
             for start in closed:
                 row = open_rows.pop(start, None)
                 if row is None or row[6] == position:
@@ -526,7 +517,7 @@ def _change_key(row: tuple[Any, ...]) -> tuple[Any, Any, Any]:
 _LAYOUT: dict[str, tuple[tuple[str, ...], Callable[[tuple[Any, ...]], Any]]] = {
     "statement_versions": (_VERSION_COLUMNS, _first_two),
     "stance_intervals": (_INTERVAL_COLUMNS, _first),
-    "stance_changes": (_CHANGE_COLUMNS, _change_key),
+    "stance_changes": (CHANGE_COLUMNS, _change_key),
     "current_stances": (_CURRENT_COLUMNS, _first_two),
     "stance_pairs": (_PAIR_COLUMNS, _first_two),
 }

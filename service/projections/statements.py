@@ -197,20 +197,14 @@ class StatementProjection:
     ) -> list[tuple[Pair, Segment]]:
         """Take ``removed`` out of the pair and put ``added`` in; close the rectangles whose
         answer moved and return the segments to open in their place. Notes the revision, if
-        a stance label moved. A statement recorded as counting, the commonest event, enters
-        by ``Timeline.insert_newest``, which needs no comparison of segments (and revises
-        nothing: only corrections and retractions do)."""
-        if removed is None and added is not None and added["recorded_position"] == event.position:
-            closed, opened, _top = timeline.insert_newest(added)
-            for start in closed:
-                self._close_rectangle(pair, start, event)
-            return [(pair, segment) for segment in opened]
-        move = timeline.move(removed, added)
-        for start in move.closed():
+        a stance label moved (only corrections and retractions can, and they are always
+        compared segment by segment, ``Timeline.change``)."""
+        closed, opened, _top, move = timeline.change(removed, added, event.position)
+        for start in closed:
             self._close_rectangle(pair, start, event)
-        if event.type in revisions.REVISING_EVENTS:
+        if move is not None and event.type in revisions.REVISING_EVENTS:
             self._note_revision(pair, move.window, move.before, move.after, event)
-        return [(pair, segment) for segment in move.opened()]
+        return [(pair, segment) for segment in opened]
 
     def _note_revision(
         self,
