@@ -3,8 +3,8 @@
 Catching up loads, for each pair a batch touches, its counting statements and current stance:
 tens of thousands of rows per batch once pairs have long histories. Built as SQLAlchemy
 expressions (an OR of one comparison per pair) and read through its result processing, that
-load took 4.9 s of 8 s to catch up 20,000 statements on SQLite. Here the SQL is text with one
-placeholder per value, and rows become dicts keyed by column name with each value converted
+load took 4.9 s of 8 s to catch up 20,000 statements on SQLite. Here the SQL is text run on the
+driver (``driver_sql.run``), and rows become dicts keyed by column name with each value converted
 as the column's type reads it (``SqliteValues``: aware UTC datetimes, ``uuid.UUID``, parsed
 JSON, booleans), so the projection sees exactly what SQLAlchemy would have given it.
 """
@@ -14,7 +14,7 @@ from typing import Any
 
 from sqlalchemy import JSON, Boolean, Connection, Table, Uuid
 
-from service.store.driver_sql import SqliteValues
+from service.store.driver_sql import SqliteValues, run
 from service.store.types import UTCDateTime
 
 Pair = tuple[str, str]
@@ -30,12 +30,13 @@ def rows_of_pairs(
     backends."""
     if not pairs:
         return []
-    mark = _mark(connection)
-    one = f"(actor_id = {mark} AND topic_id = {mark})"
-    condition = " OR ".join([one] * len(pairs))
-    extra = f" AND {where}" if where else ""
-    sql = f"{_select(table)} WHERE ({condition}){extra}"
-    return _read(connection, table, sql, [value for pair in pairs for value in pair])
+    condition = " OR ".join(
+        f"(actor_id = :actor_{n} AND topic_id = :topic_{n})" for n in range(len(pairs))
+    )
+    params: dict[str, Any] = {}
+    for n, (actor_id, topic_id) in enumerate(pairs):
+        params[f"actor_{n}"], params[f"topic_{n}"] = actor_id, topic_id
+    return _read(connection, table, f"({condition}){_and(where)}", params)
 
 
 def rows_of_ids(
@@ -45,12 +46,7 @@ def rows_of_ids(
     and that meet ``where``."""
     if not ids:
         return []
-    mark = _mark(connection)
-    sqlite = connection.dialect.name == "sqlite"
-    extra = f" AND {where}" if where else ""
-    marks = ", ".join([mark] * len(ids))
-    sql = f"{_select(table)} WHERE {column} IN ({marks}){extra}"
-    return _read(connection, table, sql, [each.hex if sqlite else each for each in ids])
+    return _read(connection, table, f"{column} IN :ids{_and(where)}", {"ids": list(ids)})
 
 
 def is_true(connection: Connection, column: str) -> str:
@@ -58,26 +54,20 @@ def is_true(connection: Connection, column: str) -> str:
     return f"{column} = 1" if connection.dialect.name == "sqlite" else column
 
 
-def _mark(connection: Connection) -> str:
-    return "?" if connection.dialect.name == "sqlite" else "%s"
+def _and(where: str) -> str:
+    return f" AND {where}" if where else ""
 
 
-def _select(table: Table) -> str:
-    return f"SELECT {', '.join(column.name for column in table.columns)} FROM {table.name}"
-
-
-def _read(connection: Connection, table: Table, sql: str, params: list[Any]) -> list[Row]:
-    driver = connection.connection.driver_connection
-    cursor = driver.cursor()  # type: ignore[union-attr]
-    try:
-        cursor.execute(sql, params)
-        found = cursor.fetchall()
-    finally:
-        cursor.close()
+def _read(
+    connection: Connection, table: Table, condition: str, params: dict[str, Any]
+) -> list[Row]:
+    """The rows of ``table`` meeting ``condition``, through ``driver_sql.run`` (which expands
+    lists and puts values in the driver's form), as dicts of converted values."""
     names = [column.name for column in table.columns]
+    sql = f"SELECT {', '.join(names)} FROM {table.name} WHERE {condition}"
     converters = _converters(table, SqliteValues(connection.dialect.name == "sqlite"))
     rows = []
-    for values in found:
+    for values in run(connection, sql, params):
         row = dict(zip(names, values, strict=True))
         for name, convert in converters:
             row[name] = convert(row[name])
