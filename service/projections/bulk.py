@@ -6,6 +6,7 @@ SQLAlchemy's types would store them (UUIDs as hex on SQLite, naive UTC text date
 text), so the ORM and the queries read these rows like any other.
 """
 
+import io
 from collections.abc import Callable, Sequence
 from datetime import datetime
 from functools import lru_cache
@@ -13,6 +14,8 @@ from operator import itemgetter
 from typing import Any
 
 import orjson
+from psycopg import Copy
+from psycopg.copy import FileWriter
 from psycopg.types.json import Jsonb
 from sqlalchemy import JSON, Boolean, Connection, Table, Uuid
 
@@ -145,23 +148,61 @@ def insert_tuples(
     it otherwise)."""
     if not rows:
         return
-    names = ", ".join(columns)
     if connection.dialect.name == "postgresql":
-        options = "FORMAT BINARY, FREEZE" if freeze else "FORMAT BINARY"
         cursor = connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
         with cursor:
-            types = dict(cursor.execute(_COLUMN_TYPES, (table.name,)).fetchall())
-            sql = f"COPY {table.name} ({names}) FROM STDIN WITH ({options})"
-            with cursor.copy(sql) as copy:
-                copy.set_types([types[name] for name in columns])
+            types = _column_types(cursor, table.name, columns)
+            with cursor.copy(_copy_sql(table.name, columns, freeze)) as copy:
+                copy.set_types(types)
                 write = copy.write_row
                 for row in rows:
                     write(row)
         return
+    names = ", ".join(columns)
     marks = _marks("sqlite", len(columns))
     connection.connection.driver_connection.executemany(  # type: ignore[union-attr]
         f"INSERT INTO {table.name} ({names}) VALUES ({marks})", rows
     )
+
+
+def copy_encoding(
+    connection: Connection, table_name: str, columns: Sequence[str], rows: Sequence[tuple[Any, ...]]
+) -> bytes:
+    """``rows`` as the binary COPY stream ``insert_tuples`` would send for them, header to
+    trailer, made without sending it: so that another process can send it (``copy_stream``).
+    The types are those of ``table_name``'s columns."""
+    buffer = io.BytesIO()
+    driver = connection.connection.driver_connection
+    with driver.cursor() as cursor:  # type: ignore[union-attr]
+        types = _column_types(cursor, table_name, columns)
+    with (
+        driver.cursor() as cursor,  # type: ignore[union-attr]
+        Copy(cursor, binary=True, writer=FileWriter(buffer)) as copy,
+    ):
+        copy.set_types(types)
+        write = copy.write_row
+        for row in rows:
+            write(row)
+    return buffer.getvalue()
+
+
+def copy_stream(
+    connection: Connection, table: Table, columns: Sequence[str], stream: bytes, *, freeze: bool
+) -> None:
+    """Send a stream from ``copy_encoding`` into ``table`` (PostgreSQL)."""
+    cursor = connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
+    with cursor, cursor.copy(_copy_sql(table.name, columns, freeze)) as copy:
+        copy.write(stream)
+
+
+def _copy_sql(table_name: str, columns: Sequence[str], freeze: bool) -> str:
+    options = "FORMAT BINARY, FREEZE" if freeze else "FORMAT BINARY"
+    return f"COPY {table_name} ({', '.join(columns)}) FROM STDIN WITH ({options})"
+
+
+def _column_types(cursor: Any, table_name: str, columns: Sequence[str]) -> list[int]:
+    types = dict(cursor.execute(_COLUMN_TYPES, (table_name,)).fetchall())
+    return [types[name] for name in columns]
 
 
 _COLUMN_TYPES = """

@@ -9,16 +9,19 @@ versions and rectangle ids, the same stance changes), so its rows are exactly th
 updating writes, and builds each row straight as the driver's tuple: instants converted once each,
 event ids and transaction times kept in the form the log was read in (``log_rows``).
 
-The log is read in pages and applied in two passes (``_Fold``): versions in log order as each
+The log is read in pages and applied in two passes (``Fold``): versions in log order as each
 page is read, then, once per ``SETTLE_EVENTS`` statement events and at the end, every pair's
 events one pair at a time. The rows closed are written after each settling (on SQLite sorted by
-primary key, so each B-tree insert lands at the right-hand edge); the versions and rectangles
-still open, the current stances and the pairs at the end.
+primary key, so each B-tree insert lands at the right-hand edge); the versions once the log is
+read (indexed at once, while the second pass runs); the rectangles still open, the current
+stances and the pairs at the end. A second process may fold a share of the pairs meanwhile
+(``fold_process``).
 """
 
 import uuid
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import fields
 from datetime import datetime
 from functools import partial
 from operator import itemgetter
@@ -29,7 +32,7 @@ from sqlalchemy import Connection, Table
 
 from service.domain.ids import uuid_from_int
 from service.domain.upcasting import UpcasterRegistry
-from service.projections import bulk
+from service.projections import bulk, fold_process
 from service.projections.catalog import CATALOG_EVENTS, CatalogProjection
 from service.projections.pairs import (
     CHANGE_COLUMNS,
@@ -39,6 +42,7 @@ from service.projections.pairs import (
     stance_change,
     touched_pairs,
 )
+from service.projections.shares import EVERY_PAIR, NO_SPLIT, Share, ShareRows, Split
 from service.projections.statements import (
     STATEMENT_EVENTS,
     _next_version,
@@ -62,7 +66,6 @@ in the processor's cache, and rows written in fewer, larger sorted runs build a 
 (200,000 statements in one settling rather than ten: 12 s against 14 s for a SQLite rebuild).
 Each pending event costs a version (kept anyway) and a few small tuples, some 200 bytes."""
 
-_END = 2**63 - 1
 _ID, _SOURCE, _STATED = " statement_id", " source", " stated_at"
 """Keys under which a version dict also holds its statement id, source and stated_at in driver
 form, for its row and its rectangles' (``_next_version`` copies them on; a correction of the
@@ -134,30 +137,104 @@ def replay(
     *,
     until: int | None = None,
     fresh: bool = False,
+    split: Split = NO_SPLIT,
+    loaded: Callable[[str], None] | None = None,
 ) -> tuple[int, int]:
     """Apply the log up to position ``until`` (None: its end) to the empty ``tables``; returns
     how many events were read and the position of the last one (0 for none). ``fresh``: the
-    tables were created in this transaction, so PostgreSQL may load them frozen."""
-    until = _END if until is None else until
-    catalog = CatalogProjection(tables)
+    tables were created in this transaction, so PostgreSQL may load them frozen. ``split``:
+    when a second process folds a share of the pairs (``fold_process``). ``loaded``: told the
+    name of each table once all its rows are in (a rebuild indexes it then).
+
+    The versions are all made once the log is read, before the second pass, so they are
+    written then, and indexed at once: on PostgreSQL by a thread, while this one makes the
+    segments (the thread mostly waits for the server, which does not hold the interpreter);
+    on SQLite in turn, while a second process, if there is one, makes the segments of its
+    share (the driver would take the interpreter back for every row, see ``_pages``)."""
     sqlite = connection.dialect.name == "sqlite"
-    fold = _Fold(_DriverValues(sqlite))
-    writer = _Writer(connection, tables, freeze=fresh and not sqlite)
-    applied, position = 0, 0
+    writer = _Writer(connection, tables, freeze=fresh and not sqlite, loaded=loaded)
     with paused_collector:
-        for events in _pages(connection, upcasters, until=until):
+        until = _log_end(connection) if until is None else until
+        helper = fold_process.start(connection, upcasters, until=until, split=split)
+        try:
+            own = EVERY_PAIR if helper is None else helper.others
+            fold = Fold(DriverValues(sqlite), share=own)
+            catalog = CatalogProjection(tables)
+            found = fold_log(
+                connection, upcasters, fold, until=until, settled=writer.write, catalog=catalog
+            )
+            versions = fold.take_versions()
+            if sqlite:
+                writer.write_versions(versions)
+                rest = fold.take_rest()
+            else:
+                with ThreadPoolExecutor(max_workers=1, thread_name_prefix="versions") as loader:
+                    written = loader.submit(writer.write_versions, versions)
+                    rest = fold.take_rest()
+                    written.result()
+            theirs = None if helper is None else helper.result()
+            if helper is not None and theirs is None:  # it failed and said why: fold it here
+                theirs = ShareRows(fold_here(connection, upcasters, helper.share, until=until), {})
+            writer.write(rest, theirs)
+            writer.finish()
+        finally:
+            if helper is not None:
+                helper.close()
+    return found
+
+
+def fold_log(
+    connection: Connection,
+    upcasters: UpcasterRegistry,
+    fold: "Fold",
+    *,
+    until: int,
+    settled: Callable[["Rows"], None],
+    catalog: CatalogProjection | None = None,
+) -> tuple[int, int]:
+    """Read the log up to ``until`` into ``fold`` (and ``catalog``, if given), handing the rows
+    of each settling to ``settled`` but the last (``Fold.take_rest``); returns how many events
+    were read and the position of the last one (0 for none)."""
+    sqlite = connection.dialect.name == "sqlite"
+    applied, position = 0, 0
+    for events in _pages(connection, upcasters, until=until):
+        if catalog is not None:
             catalog_events = [_recorded(e, sqlite) for e in events if e.type in CATALOG_EVENTS]
             if catalog_events:
                 catalog.apply(connection, catalog_events)
-            for event in events:
-                if event.type in STATEMENT_EVENTS:
-                    fold.apply(event)
-            if fold.pending >= SETTLE_EVENTS:
-                writer.write(fold.take_finished())
-            position = events[-1].position
-            applied += len(events)
-        writer.write(fold.take_rest())
+        for event in events:
+            if event.type in STATEMENT_EVENTS:
+                fold.apply(event)
+        if fold.pending >= SETTLE_EVENTS:
+            settled(fold.take_finished())
+        position = events[-1].position
+        applied += len(events)
     return applied, position
+
+
+def fold_here(
+    connection: Connection, upcasters: UpcasterRegistry, share: Share, *, until: int
+) -> "Rows":
+    """What the second process of a split replay makes: the rows of ``share``'s pairs, the
+    versions aside. A replay whose second process failed calls this itself."""
+    fold = Fold(DriverValues(connection.dialect.name == "sqlite"), share=share, versions=False)
+    rows = _no_rows()
+    with paused_collector:
+        fold_log(connection, upcasters, fold, until=until, settled=partial(_extend, rows))
+        _extend(rows, fold.take_rest())
+    del rows["statement_versions"]
+    return rows
+
+
+def _extend(rows: "Rows", more: "Rows") -> None:
+    for name, found in more.items():
+        rows[name].extend(found)
+
+
+def _log_end(connection: Connection) -> int:
+    """The position of the last event: the end of a replay's log, fixed before reading it, so
+    a second process reads the same events (positions are given in commit order)."""
+    return int(connection.exec_driver_sql("SELECT coalesce(max(position), 0) FROM events").scalar())
 
 
 def _pages(
@@ -216,7 +293,7 @@ class _Micros(dict[datetime, int]):
         return converted
 
 
-class _DriverValues:
+class DriverValues:
     """The driver's form of the values the fold writes."""
 
     def __init__(self, sqlite: bool) -> None:
@@ -273,7 +350,7 @@ Op = tuple[dict[str, Any] | None, dict[str, Any] | None, LogRow]
 may be None), and the event (without its payload, ``_moment``)."""
 
 
-class _Fold:
+class Fold:
     """The statement read models of a replay from position 0, in memory.
 
     Mirrors ``StatementProjection`` rule for rule (see there for the why of each); the
@@ -289,8 +366,16 @@ class _Fold:
     again for each. The commonest event, a statement recorded as counting, goes through
     ``Timeline.insert_newest``."""
 
-    def __init__(self, values: _DriverValues) -> None:
+    def __init__(
+        self, values: DriverValues, *, share: Share = EVERY_PAIR, versions: bool = True
+    ) -> None:
+        """``share``: the pairs whose rows to make (the rest are another process's);
+        ``versions``: whether to make the versions' rows too (the process that does not is
+        another's helper)."""
         self.values = values
+        self._share = share
+        self._held: dict[Pair, bool] = {}
+        self._versions = versions
         self._time = values.time
         self._stated = values.stated
         self._micros = _Micros().__getitem__
@@ -312,11 +397,22 @@ class _Fold:
         rows, self._rows = self._rows, _no_rows()
         return rows
 
+    def take_versions(self) -> list[tuple[Any, ...]]:
+        """The rows of every version not taken yet, the open ones included, once the log is
+        read; the fold makes no more (its second pass needs none)."""
+        versions = self._rows["statement_versions"]
+        self._rows["statement_versions"] = []
+        if self._versions:
+            versions.extend(map(_version_row, self._open.values()))
+        self._versions = False
+        return versions
+
     def take_rest(self) -> Rows:
         """Everything still open: the end of the replay."""
         rows = self.take_finished()
         versions, intervals = rows["statement_versions"], rows["stance_intervals"]
-        versions.extend(map(_version_row, self._open.values()))
+        if self._versions:
+            versions.extend(map(_version_row, self._open.values()))
         current = rows["current_stances"]
         for state in self._pairs.values():
             intervals.extend(map(tuple, state.open_rows.values()))
@@ -339,7 +435,8 @@ class _Fold:
             statement_id = uuid_from_int(key)
             version = _recorded_version(statement_id, data, event)  # type: ignore[arg-type]
             version[_ID] = self.values.uuid(statement_id)
-            version[_SOURCE] = self.values.json(version["source"])
+            if self._versions:
+                version[_SOURCE] = self.values.json(version["source"])
             version[_STATED] = self._stated(data["stated_at"], version["stated_at"])
             canon = self._strings.setdefault
             for name in ("actor_id", "topic_id", "stance", "kind", "method"):
@@ -348,16 +445,16 @@ class _Fold:
             self._open[key] = version
             pair = (version["actor_id"], version["topic_id"])
             op = (None, version if version["counts"] else None, _moment(event))
-            if (ops := self._ops.get(pair)) is None:
-                self._ops[pair] = [op]
-            else:
+            if (ops := self._ops.get(pair)) is not None:
                 ops.append(op)
+            elif self._holds(pair):
+                self._ops[pair] = [op]
             return
         if previous is None:
             statement_id = uuid_from_int(key)
             raise ValueError(f"{event.type} at {event.position}: no statement {statement_id}")
         version = _next_version(previous, event)  # type: ignore[arg-type]
-        if version["source"] is not previous["source"]:  # corrected
+        if self._versions and version["source"] is not previous["source"]:  # corrected
             version[_SOURCE] = self.values.json(version["source"])
         if version["stated_at"] is not previous["stated_at"]:  # corrected
             version[_STATED] = self._time(version["stated_at"])
@@ -366,8 +463,17 @@ class _Fold:
         self._open[key] = version
         moment = _moment(event)
         for each, take, put in touched_pairs(previous, version):
-            self._ops.setdefault(each, []).append((take, put, moment))
-        self._rows["statement_versions"].append(_version_row(previous))
+            if self._holds(each):
+                self._ops.setdefault(each, []).append((take, put, moment))
+        if self._versions:
+            self._rows["statement_versions"].append(_version_row(previous))
+
+    def _holds(self, pair: Pair) -> bool:
+        """Whether ``pair`` is in this fold's share; each pair's answer is kept."""
+        held = self._held.get(pair)
+        if held is None:
+            held = self._held[pair] = self._share.holds(pair)
+        return held
 
     # --- the second pass: one pair at a time ----------------------------------------------
 
@@ -484,22 +590,56 @@ def _no_rows() -> Rows:
 class _Writer:
     """Writes the fold's rows to ``tables``; on SQLite each table's rows in primary-key order,
     so each B-tree insert lands at its right-hand edge. PostgreSQL's tables have no key yet
-    while they are filled (``ReadModelTables.shadow``), and the server sorts when it builds it."""
+    while they are filled (``ReadModelTables.shadow``), and the server sorts when it builds it.
+    ``loaded`` is told each table's name once its last rows are written (``finish``)."""
 
-    def __init__(self, connection: Connection, tables: ReadModelTables, *, freeze: bool) -> None:
+    def __init__(
+        self,
+        connection: Connection,
+        tables: ReadModelTables,
+        *,
+        freeze: bool,
+        loaded: Callable[[str], None] | None = None,
+    ) -> None:
         self.connection = connection
         self.tables = tables
         self.freeze = freeze
+        self.loaded = loaded
+        self._finished: set[str] = set()
 
-    def write(self, rows: Rows) -> None:
+    def write(self, rows: Rows, theirs: ShareRows | None = None) -> None:
+        """Write ``rows``, and the rows another process made for its share of the pairs
+        (``fold_process``). Its rows join these before the sort, which merges the two sorted
+        runs in one pass; its COPY streams are sent as they are."""
         sqlite = self.connection.dialect.name == "sqlite"
-        for name, (columns, key) in _LAYOUT.items():
-            found = rows[name]
+        for name, (columns, key) in LAYOUT.items():
+            found = rows.get(name, [])
+            if theirs is not None:
+                found.extend(theirs.rows.get(name, ()))
+            table: Table = getattr(self.tables, name)
             if found:
                 if sqlite:
                     found.sort(key=key)
-                table: Table = getattr(self.tables, name)
                 bulk.insert_tuples(self.connection, table, columns, found, freeze=self.freeze)
+            if theirs is not None:
+                for stream in theirs.streams.get(name, ()):
+                    bulk.copy_stream(self.connection, table, columns, stream, freeze=self.freeze)
+
+    def write_versions(self, versions: list[tuple[Any, ...]]) -> None:
+        """Write every version's row, and tell ``loaded``."""
+        self.write({"statement_versions": versions})
+        self._done("statement_versions")
+
+    def finish(self) -> None:
+        """Tell ``loaded`` of every table it has not been told of."""
+        for each in fields(self.tables):
+            self._done(each.name)
+
+    def _done(self, name: str) -> None:
+        if name not in self._finished:
+            self._finished.add(name)
+            if self.loaded is not None:
+                self.loaded(name)
 
 
 def _first(row: tuple[Any, ...]) -> Any:
@@ -514,7 +654,7 @@ def _change_key(row: tuple[Any, ...]) -> tuple[Any, Any, Any]:
     return row[0], row[1], row[2]
 
 
-_LAYOUT: dict[str, tuple[tuple[str, ...], Callable[[tuple[Any, ...]], Any]]] = {
+LAYOUT: dict[str, tuple[tuple[str, ...], Callable[[tuple[Any, ...]], Any]]] = {
     "statement_versions": (_VERSION_COLUMNS, _first_two),
     "stance_intervals": (_INTERVAL_COLUMNS, _first),
     "stance_changes": (CHANGE_COLUMNS, _change_key),

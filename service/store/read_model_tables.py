@@ -283,23 +283,34 @@ class ReadModelTables:
         return cls(**copies)
 
     def index_shadows(self, connection: Connection) -> None:
-        """Create on these shadow tables the live tables' primary keys and secondary indexes,
-        under the shadow prefix (the live names are taken until ``swap``): each built by one
-        sort of the rows, shared with a parallel worker (``_PARALLEL_BUILD``)."""
+        """Create on these shadow tables the live tables' primary keys and secondary indexes
+        and gather their statistics (``index_shadow``), all of them."""
+        for f in fields(self):
+            self.index_shadow(connection, f.name)
+
+    def index_shadow(self, connection: Connection, name: str) -> None:
+        """Create on the shadow of table ``name`` (the live name) the live table's primary key
+        and secondary indexes, under the shadow prefix (the live names are taken until
+        ``swap``), each built by one sort of the rows, shared with a parallel worker
+        (``_PARALLEL_BUILD``); then ANALYZE it, in this transaction: the planner's statistics
+        come in place with the table, and a rebuild that loads one table while it still folds
+        the others gathers them meanwhile."""
         for setting in _PARALLEL_BUILD:
             connection.exec_driver_sql(setting)
-        for live, copy in zip(ReadModelTables.live().all(), self.all(), strict=True):
-            keys = ", ".join(column.name for column in live.primary_key.columns)
-            connection.exec_driver_sql(
-                f"ALTER TABLE {copy.name} ADD CONSTRAINT {copy.name}_pkey PRIMARY KEY ({keys})"
-            )
-            for index in sorted(live.indexes, key=lambda each: str(each.name)):
-                Index(
-                    f"{SHADOW_PREFIX}{index.name}",
-                    *[copy.c[column.name] for column in index.columns],
-                    unique=bool(index.unique),
-                    **index.dialect_kwargs,
-                ).create(connection)
+        live: Table = getattr(ReadModelTables.live(), name)
+        copy: Table = getattr(self, name)
+        keys = ", ".join(column.name for column in live.primary_key.columns)
+        connection.exec_driver_sql(
+            f"ALTER TABLE {copy.name} ADD CONSTRAINT {copy.name}_pkey PRIMARY KEY ({keys})"
+        )
+        for index in sorted(live.indexes, key=lambda each: str(each.name)):
+            Index(
+                f"{SHADOW_PREFIX}{index.name}",
+                *[copy.c[column.name] for column in index.columns],
+                unique=bool(index.unique),
+                **index.dialect_kwargs,
+            ).create(connection)
+        connection.exec_driver_sql(f"ANALYZE {copy.name}")
 
     def swap(self, connection: Connection) -> None:
         """Drop the live tables and give these shadows, their indexes and primary keys the live

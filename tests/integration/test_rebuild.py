@@ -2,6 +2,8 @@
 wrote; it reads the log upcast; ``verify`` reports what differs; PostgreSQL's swaps in new tables
 as the models describe them."""
 
+import logging
+import sys
 import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -11,6 +13,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import select, text, update
 
+from service.commands import UPCASTERS
 from service.db import Database
 from service.domain.commands import (
     ApproveStatement,
@@ -20,8 +23,9 @@ from service.domain.commands import (
 )
 from service.domain.upcasting import UpcasterRegistry
 from service.domain.values import Source
-from service.projections import rebuild
+from service.projections import fold_process, rebuild, shares
 from service.projections.runner import Projector
+from service.projections.shares import SLOTS, Share, Split
 from service.store.event_store import EventStore
 from service.store.read_model_tables import ReadModelTables
 from service.store.schema import include_object, target_metadata
@@ -114,6 +118,83 @@ def test_a_rebuild_settled_in_many_steps_writes_the_same_rows(
 
     assert _tables(database) == caught_up
     assert projector.verify() == []
+
+
+def _split_between_the_two_pairs() -> Split:
+    """A split that gives pair (a1, t1) to one process and (a2, t1) to the other, whichever
+    slots their digests give them, from the first event on."""
+    low, high = sorted(shares.slot((actor, "t1")) for actor in ("a1", "a2"))
+    assert low < high, "the history's two pairs need slots of their own"
+    return Split(processes=2, from_events=0, at=high)
+
+
+def test_a_rebuild_split_between_two_processes_writes_the_same_rows(
+    database: Database, caplog: pytest.LogCaptureFixture
+):
+    """Each pair folded by another process, one of them through its own connection; the
+    history's corrections move a statement from one pair, and so one process, to the other."""
+    projector = _history(database)
+    caught_up = _tables(database)
+    projector.rebuild_split = _split_between_the_two_pairs()
+
+    with caplog.at_level(logging.INFO, logger=fold_process.__name__):
+        assert projector.rebuild() == projector.position()
+        assert _tables(database) == caught_up
+        assert projector.verify() == []
+
+    assert caplog.text.count("a second process folds the pairs of slots") == 2
+    assert "failed" not in caplog.text
+
+
+def test_a_second_process_that_fails_leaves_its_share_to_the_first(
+    database: Database, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+):
+    """The second process exits at once without a word (its interpreter is ``false``): the
+    replay says so in the log and folds that share itself, with the same rows."""
+    projector = _history(database)
+    caught_up = _tables(database)
+    projector.rebuild_split = _split_between_the_two_pairs()
+    monkeypatch.setattr(sys, "executable", "/bin/false")
+
+    with caplog.at_level(logging.WARNING, logger=fold_process.__name__):
+        assert projector.rebuild() == projector.position()
+
+    assert _tables(database) == caught_up
+    assert "the second fold process failed (exit status 1)" in caplog.text
+
+
+def test_a_second_process_that_cannot_read_the_log_fails_cleanly(
+    tmp_path: Any, caplog: pytest.LogCaptureFixture
+):
+    """A database without a log: the process fails on its first read; ``result`` reports it
+    and returns nothing rather than raising or waiting."""
+    job = fold_process.Job(f"sqlite:///{tmp_path / 'empty.db'}", 10, Share(0, SLOTS), UPCASTERS)
+    helper = fold_process.Helper(job, others=Share(0, 0))
+    try:
+        with caplog.at_level(logging.WARNING, logger=fold_process.__name__):
+            assert helper.result() is None
+    finally:
+        helper.close()
+    assert "the second fold process failed (exit status 1)" in caplog.text
+
+
+def test_a_job_that_cannot_be_sent_is_folded_in_one_process(
+    database: Database, caplog: pytest.LogCaptureFixture
+):
+    """Upcasters that are not module functions cannot be sent to another process: the replay
+    folds every pair itself, with the same rows."""
+    projector = _history(database)
+    caught_up = _tables(database)
+    registry = UpcasterRegistry()
+    registry.register("NeverWritten", 1, lambda data: data)
+    projector.store = EventStore(registry)
+    projector.rebuild_split = _split_between_the_two_pairs()
+
+    with caplog.at_level(logging.WARNING, logger=fold_process.__name__):
+        assert projector.rebuild() == projector.position()
+
+    assert _tables(database) == caught_up
+    assert "no second fold process" in caplog.text
 
 
 def test_verify_reports_a_row_the_replay_would_not_write(database: Database):

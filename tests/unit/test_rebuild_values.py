@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta, timezone
 from hypothesis import given
 from hypothesis import strategies as st
 
-from service.projections.rebuild import _DriverValues
+from service.projections.rebuild import DriverValues
 from service.store.driver_sql import sqlite_time
 
 instants = st.datetimes(
@@ -17,13 +17,13 @@ instants = st.datetimes(
 
 @given(instants)
 def test_the_utc_text_the_domain_writes_gives_what_sqlite_time_gives(instant: datetime):
-    values = _DriverValues(sqlite=True)
+    values = DriverValues(sqlite=True)
     assert values.stated(instant.isoformat(), instant) == sqlite_time(instant)
 
 
 @given(instants, st.integers(-12 * 60, 14 * 60).filter(bool))
 def test_other_offsets_are_converted_from_the_instant(instant: datetime, minutes: int):
-    values = _DriverValues(sqlite=True)
+    values = DriverValues(sqlite=True)
     elsewhere = instant.astimezone(timezone(timedelta(minutes=minutes)))
     assert values.stated(elsewhere.isoformat(), elsewhere) == sqlite_time(instant)
     assert values.stated(instant.isoformat().replace("+00:00", "Z"), instant) == sqlite_time(
@@ -33,4 +33,4 @@ def test_other_offsets_are_converted_from_the_instant(instant: datetime, minutes
 
 def test_postgresql_takes_the_instant_itself():
     instant = datetime(2022, 5, 16, 10, 0, tzinfo=UTC)
-    assert _DriverValues(sqlite=False).stated(instant.isoformat(), instant) is instant
+    assert DriverValues(sqlite=False).stated(instant.isoformat(), instant) is instant
