@@ -98,7 +98,7 @@ def start(
     if split.processes < 2 or until < split.from_events:
         return None
     url = connection.engine.url
-    if url.get_backend_name() == "sqlite" and (url.database or ":memory:") == ":memory:":
+    if url.get_backend_name() == "sqlite" and ":memory:" in (url.database or ":memory:"):
         return None
     mine, theirs = cut(split.at)
     job = Job(url.render_as_string(hide_password=False), until, theirs, upcasters)
