@@ -97,10 +97,11 @@ def test_a_rebuild_writes_the_rows_catching_up_wrote(database: Database):
 
     assert _tables(database) == caught_up
     assert projector.verify() == []
-    if database.is_sqlite:  # the rebuild's larger page cache is given back with its connection
+    if database.is_sqlite:  # the rebuild's cache and sorter settings go with its connection
         with database.engine.connect() as connection:
             sizes = connection.exec_driver_sql("PRAGMA cache_size").scalar()
-        assert sizes == -2000
+            threads = connection.exec_driver_sql("PRAGMA threads").scalar()
+        assert (sizes, threads) == (-2000, 0)
 
 
 @pytest.mark.parametrize(("read_batch", "settle_events"), [(3, 1), (5, 7), (1, 4)])
