@@ -32,7 +32,8 @@ SQLITE_SPLIT = Split(processes=min(2, os.cpu_count() or 1), from_events=50_000, 
 """How a SQLite rebuild or verify deals out its pairs unless told otherwise: from 50,000 events,
 with a second core, a second process folds some 56% of them (``fold_process``) while this one
 writes the versions and folds the rest (on 200,000 statements, 15.8 s before, 12.4 to 12.9 s
-after). Below that, starting its interpreter (about a second) costs more than it saves.
+after; at 50,000 events, 3.6 to 3.8 s against 3.9 to 4.7 s). Below that, the second
+interpreter's start, about a second, is a growing part of the whole, so it is not tried.
 
 PostgreSQL folds every pair in one process unless told otherwise: on two cores its server
 already takes the second one for a rebuild's reads, copies and index builds (12.6 core-seconds
