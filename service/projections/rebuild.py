@@ -154,7 +154,9 @@ def replay(
     sqlite = connection.dialect.name == "sqlite"
     writer = _Writer(connection, tables, freeze=fresh and not sqlite, loaded=loaded)
     with paused_collector:
-        until = _log_end(connection) if until is None else until
+        # fixed before the log is read, so a second process reads the same events: positions
+        # are given in commit order
+        until = log_rows.last_position(connection) if until is None else until
         helper = fold_process.start(connection, upcasters, until=until, split=split)
         try:
             own = EVERY_PAIR if helper is None else helper.others
@@ -229,12 +231,6 @@ def fold_here(
 def _extend(rows: "Rows", more: "Rows") -> None:
     for name, found in more.items():
         rows[name].extend(found)
-
-
-def _log_end(connection: Connection) -> int:
-    """The position of the last event: the end of a replay's log, fixed before reading it, so
-    a second process reads the same events (positions are given in commit order)."""
-    return int(connection.exec_driver_sql("SELECT coalesce(max(position), 0) FROM events").scalar())
 
 
 def _pages(

@@ -11,7 +11,7 @@ empty tables entirely in memory and writes the same rows.
 import json
 import os
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from functools import partial
 from typing import Any
@@ -271,13 +271,25 @@ def _page_cache(connection: Connection) -> Iterator[None]:
     if connection.dialect.name != "sqlite":
         yield
         return
+    with _pragmas(connection, cache_size=-_REBUILD_CACHE_KIB):
+        yield
+
+
+@contextmanager
+def _pragmas(connection: Connection, **settings: int) -> Iterator[None]:
+    """SQLite settings of this connection for the block, each given back its value after."""
     driver = connection.connection.driver_connection
-    (size,) = driver.execute("PRAGMA cache_size").fetchone()  # type: ignore[union-attr]
-    driver.execute(f"PRAGMA cache_size = {-_REBUILD_CACHE_KIB}")  # type: ignore[union-attr]
+    before = {
+        name: int(driver.execute(f"PRAGMA {name}").fetchone()[0])  # type: ignore[union-attr]
+        for name in settings
+    }
+    for name, value in settings.items():
+        driver.execute(f"PRAGMA {name} = {value}")  # type: ignore[union-attr]
     try:
         yield
     finally:
-        driver.execute(f"PRAGMA cache_size = {int(size)}")  # type: ignore[union-attr]
+        for name, value in reversed(before.items()):
+            driver.execute(f"PRAGMA {name} = {value}")  # type: ignore[union-attr]
 
 
 _SORT_CACHE_KIB = 2000
@@ -293,20 +305,10 @@ _SORT_THREADS = min(2, os.cpu_count() or 1) - 1
 (the second fold process has finished by then)."""
 
 
-@contextmanager
-def _sorting(connection: Connection) -> Iterator[None]:
+def _sorting(connection: Connection) -> AbstractContextManager[None]:
     """SQLite's settings for building indexes in a rebuild, for the block (see
     ``_SORT_CACHE_KIB``); the rebuild's own page cache comes back after it."""
-    driver = connection.connection.driver_connection
-    (size,) = driver.execute("PRAGMA cache_size").fetchone()  # type: ignore[union-attr]
-    (threads,) = driver.execute("PRAGMA threads").fetchone()  # type: ignore[union-attr]
-    driver.execute(f"PRAGMA cache_size = {-_SORT_CACHE_KIB}")  # type: ignore[union-attr]
-    driver.execute(f"PRAGMA threads = {_SORT_THREADS}")  # type: ignore[union-attr]
-    try:
-        yield
-    finally:
-        driver.execute(f"PRAGMA threads = {int(threads)}")  # type: ignore[union-attr]
-        driver.execute(f"PRAGMA cache_size = {int(size)}")  # type: ignore[union-attr]
+    return _pragmas(connection, cache_size=-_SORT_CACHE_KIB, threads=_SORT_THREADS)
 
 
 _STALE_SHARE = 0.1

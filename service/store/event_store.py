@@ -28,7 +28,7 @@ from sqlalchemy import text
 from sqlmodel import Session
 
 from service.domain.upcasting import UpcasterRegistry
-from service.store import log_postgres, log_sqlite
+from service.store import log_postgres, log_rows, log_sqlite
 from service.store.collector import paused_collector
 from service.store.records import NewEvent, RecordedEvent
 
@@ -209,7 +209,7 @@ class EventStore:
 
     def last_position(self, session: Session) -> int:
         """The position of the newest event, 0 for an empty log."""
-        return int(_scalar(session, "SELECT max(position) FROM events") or 0)
+        return log_rows.last_position(session.connection())
 
     def _upcast(self, events: list[RecordedEvent]) -> list[RecordedEvent]:
         """Replace, in place, the events stored under an older schema by their upcast form.

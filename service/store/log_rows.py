@@ -38,6 +38,11 @@ _POSTGRES = (
 _SQLITE_TIME_LENGTH = len("2024-01-01 00:00:00.000000")
 
 
+def last_position(connection: Connection) -> int:
+    """The position of the newest event, 0 for an empty log."""
+    return int(connection.exec_driver_sql("SELECT max(position) FROM events").scalar() or 0)
+
+
 def read(
     connection: Connection,
     upcasters: UpcasterRegistry,

@@ -257,7 +257,7 @@ class ReadModelTables:
     def shadow(cls, connection: Connection) -> "ReadModelTables":
         """Empty copies named ``rebuilt_<table>`` with the same columns but no index, not even
         the primary key, created in the caller's transaction: a PostgreSQL rebuild fills them
-        while readers go on reading the live tables, ``index_shadows`` indexes them (the keys
+        while readers go on reading the live tables, ``index_shadow`` indexes each (the keys
         too, each by one sort rather than an insert per row in random order), then ``swap``
         puts them in their place."""
         metadata = MetaData()
@@ -281,12 +281,6 @@ class ReadModelTables:
             )
         metadata.create_all(connection)
         return cls(**copies)
-
-    def index_shadows(self, connection: Connection) -> None:
-        """Create on these shadow tables the live tables' primary keys and secondary indexes
-        and gather their statistics (``index_shadow``), all of them."""
-        for f in fields(self):
-            self.index_shadow(connection, f.name)
 
     def index_shadow(self, connection: Connection, name: str) -> None:
         """Create on the shadow of table ``name`` (the live name) the live table's primary key
