@@ -507,7 +507,7 @@ class Fold:
                 low = micros(valid_from)
                 high = interval_index.OPEN_END if valid_until is None else micros(valid_until) - 1
                 open_rows[valid_from] = [
-                    rectangle_id(pair, segment, position),
+                    rectangle_id(segment, low, high, position),
                     actor_id,
                     topic_id,
                     interval_index.fork(low, high),

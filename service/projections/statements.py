@@ -15,6 +15,7 @@ than the rest of the projection together.
 """
 
 import hashlib
+import struct
 import uuid
 from collections.abc import Iterable, Sequence
 from datetime import datetime
@@ -249,7 +250,7 @@ class StatementProjection:
         for pair, segment in opened:
             node, lo, hi = interval_index.valid_key(segment.valid_from, segment.valid_until)
             self._open_intervals[(pair, segment.valid_from)] = {
-                "interval_id": rectangle_id(pair, segment, event.position),
+                "interval_id": rectangle_id(segment, lo, hi, event.position),
                 "actor_id": pair[0],
                 "topic_id": pair[1],
                 "valid_node": node,
@@ -405,46 +406,51 @@ def _next_version(previous: dict[str, Any], event: RecordedEvent) -> dict[str, A
     return version
 
 
-def rectangle_id(pair: Pair, segment: Segment, position: int) -> int:
+def rectangle_id(segment: Segment, lo: int, hi: int, position: int) -> int:
     """63 bits of BLAKE2b over everything a rectangle says but when it closes, as a positive
     BIGINT: equal ids mean equal answers, which lets readers cache cells by id. Two rectangles
     of one database share an id with a chance of about n**2 / 2**64 (1e-8 for 500,000).
 
-    The digested text is the JSON array of (actor, topic, valid_from, valid_until, position,
-    stance, score, statement id, caused_by_position, quote, kind, source with sorted keys,
-    status, previous_stance). A statement's version bounds two or three rectangles on average,
-    so the middle of that array, which depends on the version alone, is encoded once per
-    version (``_said``) and joined to the rectangle's own parts: the same bytes, so the same
-    ids, for a third of the encoding."""
+    What a rectangle says is its version's columns (``_version_digest``: the pair, the stance,
+    the statement and the rest of what a cell shows), its valid range (``lo`` and ``hi``, as
+    ``interval_index.valid_key`` gives them), the position that opened it and the previous
+    stance. The version's part is digested once per version, as 16 bytes, and the rectangle
+    digests those with its own numbers packed as fixed-width integers: one short hash per
+    rectangle. Revision 0011 moved to this from one JSON array of everything per rectangle,
+    which took half of a rebuild's second pass (2.7 against 1.1 µs a rectangle)."""
     version = segment.version
     said = version.get(_SAID)
     if said is None:
-        said = version[_SAID] = _said(version)
+        said = version[_SAID] = _version_digest(version)
     previous = segment.previous_stance
-    tail = _TAILS.get(previous)
-    if tail is None:
-        tail = _TAILS[previous] = b"," + orjson.dumps(previous) + b"]"
-    head = orjson.dumps((pair[0], pair[1], segment.valid_from, segment.valid_until, position))
-    digest = _blake2b(head[:-1] + said + tail, digest_size=8).digest()
+    label = _LABELS.get(previous)
+    if label is None:
+        label = _LABELS[previous] = previous.encode()  # type: ignore[union-attr]
+    digest = _blake2b(said + _BOUNDS(lo, hi, position) + label, digest_size=8).digest()
     return int.from_bytes(digest, "big") >> 1
 
 
 _SAID = " said"
-"""Key under which a version dict keeps its part of its rectangles' digested text (``_said``).
-Every new version sets it to None (``_recorded_version``, ``_next_version``): each says
-something else, if only the position that caused it."""
-_TAILS: dict[str | None, bytes] = {}
-"""The end of the digested text per previous stance (a handful of labels and None)."""
+"""Key under which a version dict keeps the digest of what its rectangles say of it
+(``_version_digest``). Every new version sets it to None (``_recorded_version``,
+``_next_version``): each says something else, if only the position that caused it."""
+_LABELS: dict[str | None, bytes] = {None: b""}
+"""The previous stance as the digest's last bytes: a label's letters, none for no previous
+stance (what precedes it has a fixed width, so the two cannot be confused)."""
+_BOUNDS = struct.Struct(">QQQ").pack
+"""The valid range and the opening position, as three unsigned 64-bit integers."""
 _blake2b = hashlib.blake2b
 
 
-def _said(version: dict[str, Any]) -> bytes:
-    """``rectangle_id``'s text for the version's columns, with the separator before it: the
-    elements of a compact JSON array are joined by commas, so an array's encoding without its
-    brackets is the middle of a longer array's. ``uuid.UUID`` is encoded by orjson itself, as
-    ``str`` spells it."""
-    middle = orjson.dumps(
+def _version_digest(version: dict[str, Any]) -> bytes:
+    """16 bytes of BLAKE2b over the JSON array of the version's columns that its rectangles
+    show: pair, stance, score, statement id (as ``str`` spells it: orjson encodes
+    ``uuid.UUID`` so), the position that caused it, quote, kind, source (keys sorted: read back
+    from jsonb they come in another order) and status."""
+    said = orjson.dumps(
         (
+            version["actor_id"],
+            version["topic_id"],
             version["stance"],
             version["score"],
             version["statement_id"],
@@ -456,7 +462,7 @@ def _said(version: dict[str, Any]) -> bytes:
         ),
         option=orjson.OPT_SORT_KEYS,
     )
-    return b"," + middle[1:-1]
+    return _blake2b(said, digest_size=16).digest()
 
 
 def _chunks(items: Sequence[Any], size: int) -> Iterable[Sequence[Any]]:

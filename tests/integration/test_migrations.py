@@ -9,7 +9,7 @@ from sqlalchemy import inspect, text
 
 from service.db import Database
 from service.demo.loader import load_demo
-from service.projections.checkpoints import rebuild_required
+from service.projections.checkpoints import clear_rebuild_marker, rebuild_required
 from service.queries import stances
 from service.store import migrate
 from service.store.schema import include_object, target_metadata
@@ -70,6 +70,37 @@ def test_upgrading_a_database_with_history_fills_the_stance_intervals(make_datab
         assert not rebuild_required(connection)
         outbox_after = connection.execute(text("SELECT count(*) FROM webhook_deliveries")).scalar()
     assert outbox_after == outbox_before
+    assert restarted.projector.verify() == []
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+def test_a_new_kind_of_rectangle_id_makes_every_rectangle_again(make_database, backend):
+    """0011 changes how rectangle ids are made: a database with history is marked for a
+    rebuild either way, and the first catch-up gives every rectangle the id this code makes."""
+    database = Database(make_database(backend).engine)
+    services = services_for(database)
+    report = load_demo(services.bus)
+    as_published = _replay(database, known_at=report.article_known_at)
+    with database.write() as session:  # as if written by the code before 0011
+        session.connection().execute(text("UPDATE stance_intervals SET interval_id = -interval_id"))
+
+    migrate.downgrade(database.engine, "0010")
+    with database.read() as session:
+        assert rebuild_required(session.connection())
+    with database.write() as session:
+        clear_rebuild_marker(session.connection())
+    migrate.upgrade(database.engine)
+    with database.read() as session:
+        assert rebuild_required(session.connection())
+
+    restarted = services_for(database)
+    assert restarted.projector.catch_up() == 0
+    with database.read() as session:
+        connection = session.connection()
+        assert not rebuild_required(connection)
+        lowest = connection.execute(text("SELECT min(interval_id) FROM stance_intervals"))
+        assert lowest.scalar() > 0
+    assert _replay(database, known_at=report.article_known_at) == as_published
     assert restarted.projector.verify() == []
 
 

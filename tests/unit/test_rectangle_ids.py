@@ -1,9 +1,10 @@
 """Rectangle ids: a digest of what a rectangle says, which readers cache cells by in any number
-of databases. ``rectangle_id`` encodes the version's part once per version and joins it to the
-rectangle's own; these tests hold it to the plain definition, one JSON array of everything, so
-ids stay what databases already store."""
+of databases. ``rectangle_id`` digests the version's part once per version and keeps it with the
+version; these tests hold it to the plain definition, computed afresh for each rectangle, so ids
+stay what databases already store."""
 
 import hashlib
+import struct
 import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -11,7 +12,8 @@ from typing import Any
 import orjson
 
 from service.projections.pairs import Pair, Segment
-from service.projections.statements import _next_version, _recorded_version, rectangle_id
+from service.projections.statements import _SAID, _next_version, _recorded_version, rectangle_id
+from service.store import interval_index
 from service.store.records import RecordedEvent
 
 PAIR: Pair = ("actor-ü", 'topic "quoted"')
@@ -19,15 +21,14 @@ STATED = datetime(2021, 3, 4, 5, 6, 7, 890, tzinfo=UTC)
 RECORDED = datetime(2024, 1, 1, tzinfo=UTC)
 
 
-def _defined(pair: Pair, segment: Segment, position: int) -> int:
-    """The id by its definition: 63 bits of BLAKE2b over the JSON of the whole rectangle."""
+def _defined(segment: Segment, lo: int, hi: int, position: int) -> int:
+    """The id by its definition: 63 bits of BLAKE2b over the 16-byte BLAKE2b of the JSON of the
+    version's columns, then the valid range and the opening position as unsigned big-endian
+    64-bit integers, then the previous stance's letters."""
     version = segment.version
-    said = (
-        pair[0],
-        pair[1],
-        segment.valid_from,
-        segment.valid_until,
-        position,
+    shown = (
+        version["actor_id"],
+        version["topic_id"],
         version["stance"],
         version["score"],
         str(version["statement_id"]),
@@ -36,10 +37,16 @@ def _defined(pair: Pair, segment: Segment, position: int) -> int:
         version["kind"],
         version["source"],
         version["status"],
-        segment.previous_stance,
     )
-    digest = hashlib.blake2b(orjson.dumps(said, option=orjson.OPT_SORT_KEYS), digest_size=8)
-    return int.from_bytes(digest.digest(), "big") >> 1
+    said = hashlib.blake2b(orjson.dumps(shown, option=orjson.OPT_SORT_KEYS), digest_size=16)
+    text = said.digest() + struct.pack(">QQQ", lo, hi, position)
+    text += (segment.previous_stance or "").encode()
+    return int.from_bytes(hashlib.blake2b(text, digest_size=8).digest(), "big") >> 1
+
+
+def _bounds(segment: Segment) -> tuple[int, int]:
+    _node, lo, hi = interval_index.valid_key(segment.valid_from, segment.valid_until)
+    return lo, hi
 
 
 def _event(position: int, type_: str, data: dict[str, Any]) -> RecordedEvent:
@@ -67,6 +74,10 @@ def _recorded(source: dict[str, Any]) -> dict[str, Any]:
 SOURCE = {"url": "https://example.org/a", "title": "A", "publisher": "P", "published_at": None}
 
 
+def _id(segment: Segment, position: int) -> int:
+    return rectangle_id(segment, *_bounds(segment), position)
+
+
 def test_every_rectangle_of_a_version_has_the_id_its_definition_gives():
     version = _recorded(SOURCE)
     later = STATED + timedelta(days=3)
@@ -78,10 +89,44 @@ def test_every_rectangle_of_a_version_has_the_id_its_definition_gives():
     ]
     for position in (7, 8, 2**40):
         for segment in segments:
-            assert rectangle_id(PAIR, segment, position) == _defined(PAIR, segment, position)
-    ids = {rectangle_id(PAIR, segment, 8) for segment in segments}
+            assert _id(segment, position) == _defined(segment, *_bounds(segment), position)
+    ids = {_id(segment, 8) for segment in segments}
     assert len(ids) == len(segments)
     assert all(0 < each < 2**63 for each in ids)
+
+
+def test_every_part_of_what_a_rectangle_says_moves_its_id():
+    """The pair, each column of the version a cell shows, the valid range, the opening
+    position and the previous stance: changing any one gives another id."""
+    version = _recorded(SOURCE)
+    segment = Segment(STATED, STATED + timedelta(days=3), version, "opposes")
+    lo, hi = _bounds(segment)
+    first = rectangle_id(segment, lo, hi, 8)
+    changed = {
+        "actor_id": "actor-2",
+        "topic_id": "topic-2",
+        "stance": "opposes",
+        "score": -2,
+        "statement_id": uuid.UUID(int=5),
+        "caused_by_position": 9,
+        "quote": "other words",
+        "kind": "paraphrase",
+        "source": {**SOURCE, "title": "B"},
+        "status": "pending",
+    }
+    others = {
+        rectangle_id(segment._replace(version={**version, name: value, _SAID: None}), lo, hi, 8)
+        for name, value in changed.items()
+    }
+    others |= {
+        rectangle_id(segment, lo + 1, hi, 8),
+        rectangle_id(segment, lo, hi + 1, 8),
+        rectangle_id(segment, lo, hi, 9),
+        rectangle_id(segment._replace(previous_stance=None), lo, hi, 8),
+        rectangle_id(segment._replace(previous_stance="supports"), lo, hi, 8),
+    }
+    assert first not in others
+    assert len(others) == len(changed) + 5
 
 
 def test_the_source_is_digested_with_its_keys_in_order():
@@ -91,18 +136,18 @@ def test_the_source_is_digested_with_its_keys_in_order():
     assert list(first["source"]) != list(second["source"])
     segment = Segment(STATED, None, first, None)
     again = Segment(STATED, None, second, None)
-    assert rectangle_id(PAIR, segment, 9) == rectangle_id(PAIR, again, 9)
+    assert _id(segment, 9) == _id(again, 9)
 
 
 def test_a_new_version_is_digested_anew():
     """What a version's rectangles say is kept with the version; the next one says something
     else and must not inherit it."""
     first = _recorded(SOURCE)
-    before = rectangle_id(PAIR, Segment(STATED, None, first, None), 8)
+    before = _id(Segment(STATED, None, first, None), 8)
     changes = {"quote": "Tax cuts for some", "stance": "opposes"}
     corrected = _next_version(first, _event(8, "StatementCorrected", {"changes": changes}))
     retracted = _next_version(corrected, _event(9, "StatementRetracted", {"reason": "gone"}))
     for version in (corrected, retracted):
         segment = Segment(STATED, None, version, None)
-        assert rectangle_id(PAIR, segment, 10) == _defined(PAIR, segment, 10)
-    assert rectangle_id(PAIR, Segment(STATED, None, first, None), 8) == before
+        assert _id(segment, 10) == _defined(segment, *_bounds(segment), 10)
+    assert _id(Segment(STATED, None, first, None), 8) == before
