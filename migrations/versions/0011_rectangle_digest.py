@@ -8,7 +8,9 @@ them, which ``stance projections verify`` would report as differences from a reb
 database holding statements both directions leave the ``REBUILD_MARKER``: the first catch-up of
 any process (or ``stance projections rebuild``) makes every rectangle again, announcing nothing
 to the webhooks. Until then the old rows answer as before: their ids are still unique, and
-readers cache cells by id without mistaking an old id for a new one.
+readers cache cells by id without mistaking an old id for a new one. In a fleet, replicas of the
+previous release may still take that rebuild or write after it, with ids of the old kind; the
+README ("Upgrading the schema without downtime") says to rebuild once they are gone.
 
 Revision ID: 0011
 Revises: 0010
