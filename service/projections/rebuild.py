@@ -404,12 +404,10 @@ class Fold:
         return versions
 
     def take_rest(self) -> Rows:
-        """Everything still open: the end of the replay."""
+        """Everything still open: the end of the replay (the versions only if not taken yet)."""
         rows = self.take_finished()
-        versions, intervals = rows["statement_versions"], rows["stance_intervals"]
-        if self._versions:
-            versions.extend(map(_version_row, self._open.values()))
-        current = rows["current_stances"]
+        rows["statement_versions"].extend(self.take_versions())
+        intervals, current = rows["stance_intervals"], rows["current_stances"]
         for state in self._pairs.values():
             intervals.extend(map(tuple, state.open_rows.values()))
             if (row := state.timeline.current) is not None:
