@@ -170,7 +170,8 @@ def copy_encoding(
 ) -> bytes:
     """``rows`` as the binary COPY stream ``insert_tuples`` would send for them, header to
     trailer, made without sending it: so that another process can send it (``copy_stream``).
-    The types are those of ``table_name``'s columns."""
+    The types are those of ``table_name``'s columns, read on a cursor of their own: a ``Copy``
+    made over a cursor that has just returned rows refuses it (its status is not COPY)."""
     buffer = io.BytesIO()
     driver = connection.connection.driver_connection
     with driver.cursor() as cursor:  # type: ignore[union-attr]
