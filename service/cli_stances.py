@@ -1,15 +1,20 @@
 """CLI commands over the read models: the demo, replay, and projection rebuild and verify."""
 
+from collections.abc import Callable, Sequence
 from datetime import UTC, date, datetime, time
+from typing import TypeVar
 
 import typer
+from sqlalchemy import Connection
 
 from service.config import get_settings
 from service.demo.loader import load_demo
 from service.projections.loop import CatchUpLoop
-from service.queries import StanceView, stances
+from service.queries import ActorView, StanceView, TopicView, find_actors, find_topics, stances
 from service.store import migrate as migrations
 from service.wiring import Services, build_services
+
+View = TypeVar("View", ActorView, TopicView)
 
 projections_app = typer.Typer(help="Rebuild or verify the read models.", no_args_is_help=True)
 
@@ -52,8 +57,12 @@ def replay(
     known_at: str | None = typer.Option(
         None, "--known-at", help="Transaction time: what the record said then (default: now)."
     ),
-    actor: list[str] | None = typer.Option(None, "--actor", help="Only this actor (repeatable)."),
-    topic: list[str] | None = typer.Option(None, "--topic", help="Only this topic (repeatable)."),
+    actor: list[str] | None = typer.Option(
+        None, "--actor", help="Only this actor: id, name or alias (repeatable)."
+    ),
+    topic: list[str] | None = typer.Option(
+        None, "--topic", help="Only this topic: id or title (repeatable)."
+    ),
 ) -> None:
     """Print the stance matrix as of a date, as known at a moment."""
     valid = parse_when(as_of, end_of_day=True, option="--as-of")
@@ -61,12 +70,13 @@ def replay(
     services = _services()
     try:
         with services.database.read() as session:
+            connection = session.connection()
             found = stances(
-                session.connection(),
+                connection,
                 as_of=valid,
                 known_at=known,
-                actor_ids=actor or None,
-                topic_ids=topic or None,
+                actor_ids=resolve(connection, actor, find_actors, _actor_id, **_BY_ACTOR),
+                topic_ids=resolve(connection, topic, find_topics, _topic_id, **_BY_TOPIC),
             )
     finally:
         services.close()
@@ -74,6 +84,49 @@ def replay(
         f"stances as of {valid.isoformat()}, known at {known.isoformat() if known else 'now'}"
     )
     typer.echo(render_matrix(found))
+
+
+def resolve(
+    connection: Connection,
+    names: Sequence[str] | None,
+    find: Callable[[Connection, str], list[View]],
+    id_of: Callable[[View], str],
+    *,
+    option: str,
+    accepts: str,
+) -> list[str] | None:
+    """The ids a filter's values name (an id, a name or an alias each); a value that names
+    nothing, or more than one, is a usage error rather than an empty matrix."""
+    if not names:
+        return None
+    what = option.removeprefix("--")
+    ids = []
+    for name in names:
+        found = find(connection, name)
+        if not found:
+            raise typer.BadParameter(
+                f"no {what} {name!r}: give {accepts}",
+                param_hint=option,
+            )
+        if len(found) > 1:
+            candidates = ", ".join(id_of(each) for each in found)
+            raise typer.BadParameter(
+                f"{name!r} may be any of {candidates}: give the id", param_hint=option
+            )
+        ids.append(id_of(found[0]))
+    return ids
+
+
+_BY_ACTOR = {"option": "--actor", "accepts": "its id, its name or one of its aliases"}
+_BY_TOPIC = {"option": "--topic", "accepts": "its id or its title"}
+
+
+def _actor_id(actor: ActorView) -> str:
+    return actor.actor_id
+
+
+def _topic_id(topic: TopicView) -> str:
+    return topic.topic_id
 
 
 _SYMBOLS = {

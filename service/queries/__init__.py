@@ -3,6 +3,8 @@
 from service.queries.catalog import (
     ActorView,
     TopicView,
+    find_actors,
+    find_topics,
     get_actor,
     get_topic,
     list_actors,
@@ -35,6 +37,8 @@ __all__ = [
     "StatementView",
     "TopicView",
     "current_stances",
+    "find_actors",
+    "find_topics",
     "get_actor",
     "get_statement",
     "get_topic",

@@ -70,6 +70,37 @@ def get_topic(connection: Connection, topic_id: str) -> TopicView | None:
     return None if row is None else _topic(row)
 
 
+def find_actors(connection: Connection, name: str) -> list[ActorView]:
+    """The actors ``name`` may mean: the one with that id, else every actor whose id, name or
+    alias it is, ignoring case. Readers type what they read, and a leader's name comes in
+    several transliterations (Lukashenka, Tokaev), which the catalog keeps as aliases; a
+    filter that silently matched nothing would read as "no stance"."""
+    exact = get_actor(connection, name)
+    if exact is not None:
+        return [exact]
+    wanted = name.casefold()
+    rows = connection.execute(select(_T.actors).order_by(_T.actors.c.actor_id)).mappings()
+    return [
+        actor
+        for actor in map(_actor, rows)
+        if wanted in {each.casefold() for each in (actor.actor_id, actor.name, *actor.aliases)}
+    ]
+
+
+def find_topics(connection: Connection, name: str) -> list[TopicView]:
+    """The topics ``name`` may mean: the one with that id, else those titled so, ignoring case."""
+    exact = get_topic(connection, name)
+    if exact is not None:
+        return [exact]
+    wanted = name.casefold()
+    rows = connection.execute(select(_T.topics).order_by(_T.topics.c.topic_id)).mappings()
+    return [
+        topic
+        for topic in map(_topic, rows)
+        if wanted in (topic.topic_id.casefold(), topic.title.casefold())
+    ]
+
+
 def _actor(row: Any) -> ActorView:
     return ActorView(
         actor_id=row["actor_id"],
