@@ -78,12 +78,19 @@ def replay(
                 actor_ids=resolve(connection, actor, find_actors, _actor_id, **_BY_ACTOR),
                 topic_ids=resolve(connection, topic, find_topics, _topic_id, **_BY_TOPIC),
             )
+        lag = services.projector.lag()
     finally:
         services.close()
     typer.echo(
         f"stances as of {valid.isoformat()}, known at {known.isoformat() if known else 'now'}"
     )
     typer.echo(render_matrix(found))
+    if lag:
+        typer.echo(
+            f"note: the read models have not applied the log's last {lag} events yet, so this "
+            "may not show them; `stance projections catch-up` applies them",
+            err=True,
+        )
 
 
 def resolve(

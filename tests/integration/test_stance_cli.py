@@ -59,6 +59,7 @@ def test_the_demo_replayed_from_the_command_line(test_db: ProvisionedDatabase):
     assert cells[("mirziyoyev", "ukraine-sovereignty")] == "supports"
     assert ("kamilov", "ukraine-sovereignty") not in cells
     assert cells[("lukashenko", "war-justified")] == "supports"
+    assert "not applied" not in as_published.stderr
 
     # as known now, filtered by transliterations the catalog keeps as aliases
     now = _stance(
@@ -88,6 +89,9 @@ def test_filters_that_name_nothing_or_too_much_are_usage_errors(
         RegisterActor("kamilov-sr", "Kamilov senior", "person", "UZ", aliases=("kamilov",))
     )
 
+    services.bus.after_write = []  # as if the writer had died before its projection ran
+    services.bus.execute(RegisterActor("putin", "Vladimir Putin", "person", "RU"))
+
     unknown = _stance(test_db, "replay", "--as-of", "2022-06-30", "--actor", "Lukashenka")
     assert unknown.returncode == 2
     assert "no actor 'Lukashenka'" in unknown.stderr
@@ -95,6 +99,7 @@ def test_filters_that_name_nothing_or_too_much_are_usage_errors(
     by_id = _stance(test_db, "replay", "--as-of", "2022-06-30", "--actor", "kamilov")
     assert by_id.returncode == 0, by_id.stderr
     assert "(no stances)" in by_id.stdout
+    assert "have not applied the log's last 1 events" in by_id.stderr
 
     ambiguous = _stance(test_db, "replay", "--as-of", "2022-06-30", "--actor", "KAMILOV")
     assert ambiguous.returncode == 2
