@@ -1,9 +1,10 @@
 """The actor and topic catalog as it stands now."""
 
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, Table, select
 
 from service.store.read_model_tables import ReadModelTables
 
@@ -28,6 +29,9 @@ class TopicView:
     proposition: str
     keywords: list[str]
     cues: dict[str, Any]
+
+
+View = TypeVar("View", ActorView, TopicView)
 
 
 def list_actors(
@@ -75,30 +79,38 @@ def find_actors(connection: Connection, name: str) -> list[ActorView]:
     alias it is, ignoring case. Readers type what they read, and a leader's name comes in
     several transliterations (Lukashenka, Tokaev), which the catalog keeps as aliases; a
     filter that silently matched nothing would read as "no stance"."""
-    exact = get_actor(connection, name)
-    if exact is not None:
-        return [exact]
-    wanted = name.casefold()
-    rows = connection.execute(select(_T.actors).order_by(_T.actors.c.actor_id)).mappings()
-    return [
-        actor
-        for actor in map(_actor, rows)
-        if wanted in {each.casefold() for each in (actor.actor_id, actor.name, *actor.aliases)}
-    ]
+    return _named(connection, name, get_actor, _T.actors, _actor, _actor_names)
 
 
 def find_topics(connection: Connection, name: str) -> list[TopicView]:
     """The topics ``name`` may mean: the one with that id, else those titled so, ignoring case."""
-    exact = get_topic(connection, name)
+    return _named(connection, name, get_topic, _T.topics, _topic, _topic_names)
+
+
+def _named(
+    connection: Connection,
+    name: str,
+    get: Callable[[Connection, str], View | None],
+    table: Table,
+    view: Callable[[Any], View],
+    names_of: Callable[[View], Iterable[str]],
+) -> list[View]:
+    """The entry with id ``name``, else those ``names_of`` gives it for, in id order. The
+    catalog (leaders and topics, not statements) is read whole only when ``name`` is no id."""
+    exact = get(connection, name)
     if exact is not None:
         return [exact]
     wanted = name.casefold()
-    rows = connection.execute(select(_T.topics).order_by(_T.topics.c.topic_id)).mappings()
-    return [
-        topic
-        for topic in map(_topic, rows)
-        if wanted in (topic.topic_id.casefold(), topic.title.casefold())
-    ]
+    rows = connection.execute(select(table).order_by(*table.primary_key.columns)).mappings()
+    return [each for each in map(view, rows) if wanted in {n.casefold() for n in names_of(each)}]
+
+
+def _actor_names(actor: ActorView) -> Iterable[str]:
+    return (actor.actor_id, actor.name, *actor.aliases)
+
+
+def _topic_names(topic: TopicView) -> Iterable[str]:
+    return (topic.topic_id, topic.title)
 
 
 def _actor(row: Any) -> ActorView:
