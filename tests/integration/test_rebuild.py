@@ -236,6 +236,11 @@ def test_a_rebuild_reads_the_log_upcast(database: Database):
     assert projector.verify() == []
 
 
+_HERE = "relnamespace = current_schema()::regnamespace"
+"""This test's schema only: others in the same database (tests run side by side) have tables of
+the same names."""
+
+
 def test_a_rebuild_on_postgresql_swaps_in_new_tables_as_the_models_describe(make_database: Any):
     """PostgreSQL rebuilds into new tables and swaps them in: afterwards the schema is exactly
     the models' (names of tables, indexes and keys included), nothing of the build is left, and
@@ -251,12 +256,12 @@ def test_a_rebuild_on_postgresql_swaps_in_new_tables_as_the_models_describe(make
         context = MigrationContext.configure(connection, opts={"include_object": include_object})
         assert compare_metadata(context, target_metadata) == []
         leftovers = connection.execute(
-            text("SELECT relname FROM pg_class WHERE relname LIKE 'rebuilt%'")
+            text(f"SELECT relname FROM pg_class WHERE relname LIKE 'rebuilt%' AND {_HERE}")
         ).all()
         visibility = connection.execute(
             text(
                 "SELECT relpages, relallvisible, pg_stat_get_dead_tuples(oid) FROM pg_class "
-                "WHERE relname = 'stance_intervals'"
+                f"WHERE relname = 'stance_intervals' AND {_HERE}"
             )
         ).one()
     assert leftovers == []
@@ -269,7 +274,9 @@ def test_a_rebuild_on_postgresql_first_analyses_a_log_without_statistics(make_da
     reads it, or each page of the read is planned as a scan of the rest of the log."""
     database = Database(make_database("postgresql").engine)
     projector = _history(database)
-    statistics = text("SELECT count(*) FROM pg_stats WHERE tablename = 'events'")
+    statistics = text(
+        "SELECT count(*) FROM pg_stats WHERE tablename = 'events' AND schemaname = current_schema()"
+    )
     with database.engine.connect() as connection:
         assert connection.execute(statistics).scalar() == 0
     projector.rebuild()
