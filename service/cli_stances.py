@@ -2,19 +2,15 @@
 
 from collections.abc import Callable, Sequence
 from datetime import UTC, date, datetime, time
-from typing import TypeVar
 
 import typer
-from sqlalchemy import Connection
 
 from service.config import get_settings
 from service.demo.loader import load_demo
 from service.projections.loop import CatchUpLoop
-from service.queries import ActorView, StanceView, TopicView, find_actors, find_topics, stances
+from service.queries import StanceView, find_actors, find_topics, stances
 from service.store import migrate as migrations
 from service.wiring import Services, build_services
-
-View = TypeVar("View", ActorView, TopicView)
 
 projections_app = typer.Typer(help="Rebuild or verify the read models.", no_args_is_help=True)
 
@@ -75,8 +71,18 @@ def replay(
                 connection,
                 as_of=valid,
                 known_at=known,
-                actor_ids=resolve(connection, actor, find_actors, _actor_id, **_BY_ACTOR),
-                topic_ids=resolve(connection, topic, find_topics, _topic_id, **_BY_TOPIC),
+                actor_ids=resolve(
+                    actor,
+                    lambda name: [each.actor_id for each in find_actors(connection, name)],
+                    option="--actor",
+                    accepts="its id, its name or one of its aliases",
+                ),
+                topic_ids=resolve(
+                    topic,
+                    lambda name: [each.topic_id for each in find_topics(connection, name)],
+                    option="--topic",
+                    accepts="its id or its title",
+                ),
             )
         lag = services.projector.lag()
     finally:
@@ -94,10 +100,8 @@ def replay(
 
 
 def resolve(
-    connection: Connection,
     names: Sequence[str] | None,
-    find: Callable[[Connection, str], list[View]],
-    id_of: Callable[[View], str],
+    ids_named: Callable[[str], list[str]],
     *,
     option: str,
     accepts: str,
@@ -109,31 +113,19 @@ def resolve(
     what = option.removeprefix("--")
     ids = []
     for name in names:
-        found = find(connection, name)
+        found = ids_named(name)
         if not found:
             raise typer.BadParameter(
                 f"no {what} {name!r}: give {accepts}",
                 param_hint=option,
             )
         if len(found) > 1:
-            candidates = ", ".join(id_of(each) for each in found)
+            candidates = ", ".join(found)
             raise typer.BadParameter(
                 f"{name!r} may be any of {candidates}: give the id", param_hint=option
             )
-        ids.append(id_of(found[0]))
+        ids.append(found[0])
     return ids
-
-
-_BY_ACTOR = {"option": "--actor", "accepts": "its id, its name or one of its aliases"}
-_BY_TOPIC = {"option": "--topic", "accepts": "its id or its title"}
-
-
-def _actor_id(actor: ActorView) -> str:
-    return actor.actor_id
-
-
-def _topic_id(topic: TopicView) -> str:
-    return topic.topic_id
 
 
 _SYMBOLS = {
