@@ -123,7 +123,8 @@ def fold(job: Job) -> ShareRows:
             rows = rebuild.fold_here(connection, job.upcasters, job.share, until=job.until)
             if connection.dialect.name == "sqlite":
                 for name, found in rows.items():
-                    found.sort(key=rebuild.LAYOUT[name][1])
+                    if (key := rebuild.LAYOUT[name][1]) is not None:
+                        found.sort(key=key)
                 return ShareRows(rows=cast(dict[str, list[Any]], rows), streams={})
             streams = {
                 name: [bulk.copy_encoding(connection, name, rebuild.LAYOUT[name][0], found)]

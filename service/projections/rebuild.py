@@ -583,7 +583,8 @@ def _no_rows() -> Rows:
 
 class _Writer:
     """Writes the fold's rows to ``tables``; on SQLite each table's rows in primary-key order,
-    so each B-tree insert lands at its right-hand edge. PostgreSQL's tables have no key yet
+    so each B-tree insert lands at its right-hand edge (the rectangles, which have no key, in
+    the order they were made, which their rowids follow). PostgreSQL's tables have no key yet
     while they are filled (``ReadModelTables.shadow``), and the server sorts when it builds it.
     ``loaded`` is told each table's name once its last rows are written (``finish``)."""
 
@@ -612,7 +613,7 @@ class _Writer:
                 found.extend(theirs.rows.get(name, ()))
             table: Table = getattr(self.tables, name)
             if found:
-                if sqlite:
+                if sqlite and key is not None:
                     found.sort(key=key)
                 bulk.insert_tuples(self.connection, table, columns, found, freeze=self.freeze)
             if theirs is not None:
@@ -636,10 +637,6 @@ class _Writer:
                 self.loaded(name)
 
 
-def _first(row: tuple[Any, ...]) -> Any:
-    return row[0]
-
-
 def _first_two(row: tuple[Any, ...]) -> tuple[Any, Any]:
     return row[0], row[1]
 
@@ -648,14 +645,22 @@ def _change_key(row: tuple[Any, ...]) -> tuple[Any, Any, Any]:
     return row[0], row[1], row[2]
 
 
-LAYOUT: dict[str, tuple[tuple[str, ...], Callable[[tuple[Any, ...]], Any]]] = {
-    "statement_versions": (_VERSION_COLUMNS, _first_two),
-    "stance_intervals": (_INTERVAL_COLUMNS, _first),
+Key = Callable[[tuple[Any, ...]], Any]
+
+LAYOUT: dict[str, tuple[tuple[str, ...], Key | None]] = {
+    "statement_versions": (
+        _VERSION_COLUMNS,
+        itemgetter(_VERSION_COLUMNS.index("caused_by_position")),
+    ),
+    "stance_intervals": (_INTERVAL_COLUMNS, None),
     "stance_changes": (CHANGE_COLUMNS, _change_key),
     "current_stances": (_CURRENT_COLUMNS, _first_two),
     "stance_pairs": (_PAIR_COLUMNS, _first_two),
 }
-"""Each table's columns, in the order the fold builds its tuples, and its primary key."""
+"""Each table's columns, in the order the fold builds its tuples, and its primary key (None:
+the table has none, and its rows go in as they were made; see ``STANCE_INTERVALS``). The
+versions' key is the position that made them, so the fold makes them nearly in key order,
+and a sort by it finds long runs already in place."""
 
 
 def _statement_key(text: str) -> int:

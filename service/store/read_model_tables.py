@@ -54,9 +54,16 @@ class StatementVersionRow(SQLModel, table=True):
     the stance rule (accepted, not rejected, not retracted). Replays do not search this table:
     a seek per pair (one backward scan of a stance-rule index, as revision 0003 made it) took
     10 ms for a 5,000-cell matrix on SQLite and 44 ms on PostgreSQL, against one probe of
-    ``stance_intervals``; revision 0010 dropped that index. Each event creates at most one
-    version, so ``caused_by_position`` names a version on its own (a rectangle names its
-    version so).
+    ``stance_intervals``; revision 0010 dropped that index.
+
+    Each event creates at most one version, so ``caused_by_position`` names a version on its
+    own (a rectangle names its version so), and it is the key: versions are made in log order,
+    so each new row goes to the right-hand edge of the table, and on SQLite the key is the
+    rowid, the table's own B-tree. Keyed by (statement_id, version_no), a random UUID first, a
+    rebuild had to sort 200,000 versions by it and then insert them in an order unrelated to
+    where their values lie in memory, and SQLite kept that key in an index of its own besides:
+    1.8 s against 0.9 s to load them (revision 0012). The statement's own numbering is a
+    unique index.
     """
 
     __tablename__ = "statement_versions"
@@ -69,11 +76,11 @@ class StatementVersionRow(SQLModel, table=True):
             postgresql_where=text("known_until_position IS NULL"),
         ),
         Index("ix_statement_versions_listing", "actor_id", "topic_id", "stated_at"),
-        Index("ix_statement_versions_caused_by", "caused_by_position", unique=True),
+        Index("ix_statement_versions_statement", "statement_id", "version_no", unique=True),
     )
 
-    statement_id: uuid.UUID = Field(primary_key=True)
-    version_no: int = Field(primary_key=True)
+    statement_id: uuid.UUID
+    version_no: int
     actor_id: str = Field(sa_type=String(64))
     topic_id: str = Field(sa_type=String(64))
     stance: str = Field(sa_type=String(20))
@@ -89,7 +96,9 @@ class StatementVersionRow(SQLModel, table=True):
     reason: str | None = None
     recorded_position: int = Field(sa_type=position_type())
     recorded_at: datetime = Field(sa_type=UTCDateTime())
-    caused_by_position: int = Field(sa_type=position_type())
+    caused_by_position: int = Field(
+        sa_type=position_type(), primary_key=True, sa_column_kwargs={"autoincrement": False}
+    )
     caused_by_type: str = Field(sa_type=String(40))
     known_from: datetime = Field(sa_type=UTCDateTime())
     known_until: datetime | None = Field(default=None, sa_type=UTCDateTime())
@@ -98,9 +107,8 @@ class StatementVersionRow(SQLModel, table=True):
 
 def _tree_indexes(half: str, where: str, until: tuple[str, ...]) -> list[Index]:
     """The interval tree's two indexes over one half of the rectangles (open or closed): by
-    node and upper bound, and by node and lower bound. Their entries carry the transaction range,
-    so the probe checks it and answers the id from the index alone (on SQLite the id is the
-    rowid, which every index entry holds; PostgreSQL's entries include it)."""
+    node and upper bound, and by node and lower bound. Their entries carry the transaction range
+    and the id, so the probe checks the one and answers the other from the index alone."""
     return [
         Index(
             f"ix_stance_intervals_{half}_{bound}",
@@ -108,71 +116,75 @@ def _tree_indexes(half: str, where: str, until: tuple[str, ...]) -> list[Index]:
             f"valid_{bound}",
             "known_from_position",
             *until,
+            "interval_id",
             sqlite_where=text(where),
             postgresql_where=text(where),
-            postgresql_include=["interval_id"],
         )
         for bound in ("hi", "lo")
     ]
 
 
-class StanceIntervalRow(SQLModel, table=True):
-    """A rectangle of bitemporal stance history: for valid times in [valid_lo, valid_hi]
-    (whole microseconds, see ``interval_index.micros``) and transaction times after log position
-    ``known_from_position`` and up to ``known_until_position`` (excluded; null: still so), the
-    stance of (actor, topic) is that of statement version ``version_position``, flipping from
-    ``previous_stance``.
+STANCE_INTERVALS = Table(
+    "stance_intervals",
+    SQLModel.metadata,
+    Column("interval_id", position_type(), nullable=False, autoincrement=False),
+    Column("actor_id", String(64), nullable=False),
+    Column("topic_id", String(64), nullable=False),
+    Column("valid_node", position_type(), nullable=False),
+    Column("valid_lo", position_type(), nullable=False),
+    Column("valid_hi", position_type(), nullable=False),
+    Column("known_from_position", position_type(), nullable=False),
+    Column("known_until_position", position_type(), nullable=True),
+    Column("version_position", position_type(), nullable=False),
+    Column("previous_stance", String(20), nullable=True),
+    Index("ix_stance_intervals_id", "interval_id", unique=True),
+    Index(
+        "ix_stance_intervals_open",
+        "actor_id",
+        "topic_id",
+        "valid_lo",
+        unique=True,
+        sqlite_where=text("known_until_position IS NULL"),
+        postgresql_where=text("known_until_position IS NULL"),
+    ),
+    Index("ix_stance_intervals_pair", "actor_id", "topic_id", "valid_lo"),
+    *_tree_indexes("open", interval_index.OPEN, ()),
+    *_tree_indexes("closed", interval_index.CLOSED, ("known_until_position",)),
+)
+"""Rectangles of bitemporal stance history: for valid times in [valid_lo, valid_hi] (whole
+microseconds, see ``interval_index.micros``) and transaction times after log position
+``known_from_position`` and up to ``known_until_position`` (excluded; null: still so), the stance
+of (actor, topic) is that of statement version ``version_position``, flipping from
+``previous_stance``.
 
-    For each state of knowledge a pair's counting statements cut valid time into segments, one
-    per statement that wins somewhere (greatest stated_at, ties to the later record), each with the
-    previous stance it flips from. A write changes only the few segments around the statement it
-    touches: those are closed (``known_until_position`` set, never rewritten otherwise) and their
-    successors opened. The rectangles of a pair never overlap, so the as-of matrix is the set of
-    rectangles containing the point (as_of, known_at): ``valid_node`` places the valid range in
-    an interval tree that two ordinary indexes answer (``service.store.interval_index``), and
-    their entries carry the transaction range, so the probe reads nothing else.
+For each state of knowledge a pair's counting statements cut valid time into segments, one per
+statement that wins somewhere (greatest stated_at, ties to the later record), each with the
+previous stance it flips from. A write changes only the few segments around the statement it
+touches: those are closed (``known_until_position`` set, never rewritten otherwise) and their
+successors opened. The rectangles of a pair never overlap, so the as-of matrix is the set of
+rectangles containing the point (as_of, known_at): ``valid_node`` places the valid range in an
+interval tree that two ordinary indexes answer (``service.store.interval_index``), and their
+entries carry the transaction range and the id, so the probe reads nothing else.
 
-    A rectangle names its version rather than copying it: some 2.6 rectangles per statement
-    otherwise repeat its quote and source, which made this table three times the size of the
-    versions and its load the largest part of a rebuild. A matrix joins the versions of the
-    cells it has not built before. A segment starts where its statement was stated, so the valid
-    range's start is also the cell's ``since``.
+A rectangle names its version rather than copying it: some 2.6 rectangles per statement
+otherwise repeat its quote and source, which made this table three times the size of the
+versions and its load the largest part of a rebuild. A matrix joins the versions of the cells it
+has not built before. A segment starts where its statement was stated, so the valid range's
+start is also the cell's ``since``.
 
-    ``interval_id`` is a digest of everything the rectangle says (63 bits of BLAKE2b over the
-    pair, the answer, the valid range and the position that opened it; see
-    ``service.projections.statements.rectangle_id``): incremental updating and a rebuild give
-    every rectangle the same id, and a reader may keep the cells it built by id, in any number of
-    databases, without ever seeing one go stale.
-    """
+``interval_id`` is a digest of everything the rectangle says (63 bits of BLAKE2b over the pair,
+the answer, the valid range and the position that opened it; see
+``service.projections.statements.rectangle_id``): incremental updating and a rebuild give every
+rectangle the same id, and a reader may keep the cells it built by id, in any number of
+databases, without ever seeing one go stale.
 
-    __tablename__ = "stance_intervals"
-    __table_args__ = (
-        Index(
-            "ix_stance_intervals_open",
-            "actor_id",
-            "topic_id",
-            "valid_lo",
-            unique=True,
-            sqlite_where=text("known_until_position IS NULL"),
-            postgresql_where=text("known_until_position IS NULL"),
-        ),
-        Index("ix_stance_intervals_pair", "actor_id", "topic_id", "valid_lo"),
-        *_tree_indexes("open", interval_index.OPEN, ()),
-        *_tree_indexes("closed", interval_index.CLOSED, ("known_until_position",)),
-    )
-
-    interval_id: int = Field(
-        sa_type=position_type(), primary_key=True, sa_column_kwargs={"autoincrement": False}
-    )
-    actor_id: str = Field(sa_type=String(64))
-    topic_id: str = Field(sa_type=String(64))
-    valid_node: int = Field(sa_type=position_type())
-    valid_lo: int = Field(sa_type=position_type())
-    valid_hi: int = Field(sa_type=position_type())
-    known_from_position: int = Field(sa_type=position_type())
-    known_until_position: int | None = Field(default=None, sa_type=position_type())
-    version_position: int = Field(sa_type=position_type())
-    previous_stance: str | None = Field(default=None, sa_type=String(20))
+The id is a unique index, not the table's key, and the table has no primary key: the rows are
+stored in the order they are written (on SQLite by a rowid of their own), where a digest as key
+made each write land at a random place, and made a rebuild sort 514,000 rectangles by it and
+insert them in an order unrelated to where their values lie in memory (1.4 s against 0.9 s to
+load them, index included; revision 0012). Being a plain Core table (a mapped class must have
+a key) costs nothing: the projections and queries use the table, never a mapped row.
+"""
 
 
 class StancePairRow(SQLModel, table=True):
@@ -247,7 +259,7 @@ class ReadModelTables:
             stance_pairs=StancePairRow.__table__,  # type: ignore[attr-defined]
             current_stances=CurrentStanceRow.__table__,  # type: ignore[attr-defined]
             stance_changes=StanceChangeRow.__table__,  # type: ignore[attr-defined]
-            stance_intervals=StanceIntervalRow.__table__,  # type: ignore[attr-defined]
+            stance_intervals=STANCE_INTERVALS,
         )
 
     def all(self) -> list[Table]:
@@ -294,9 +306,10 @@ class ReadModelTables:
         live: Table = getattr(ReadModelTables.live(), name)
         copy: Table = getattr(self, name)
         keys = ", ".join(column.name for column in live.primary_key.columns)
-        connection.exec_driver_sql(
-            f"ALTER TABLE {copy.name} ADD CONSTRAINT {copy.name}_pkey PRIMARY KEY ({keys})"
-        )
+        if keys:  # the rectangles have none (``STANCE_INTERVALS``)
+            connection.exec_driver_sql(
+                f"ALTER TABLE {copy.name} ADD CONSTRAINT {copy.name}_pkey PRIMARY KEY ({keys})"
+            )
         for index in sorted(live.indexes, key=lambda each: str(each.name)):
             Index(
                 f"{SHADOW_PREFIX}{index.name}",
@@ -313,9 +326,11 @@ class ReadModelTables:
         for live, copy in zip(ReadModelTables.live().all(), self.all(), strict=True):
             connection.exec_driver_sql(f"DROP TABLE {live.name}")
             connection.exec_driver_sql(f"ALTER TABLE {copy.name} RENAME TO {live.name}")
-            connection.exec_driver_sql(
-                f"ALTER TABLE {live.name} RENAME CONSTRAINT {copy.name}_pkey TO {live.name}_pkey"
-            )
+            if live.primary_key.columns:
+                connection.exec_driver_sql(
+                    f"ALTER TABLE {live.name} RENAME CONSTRAINT {copy.name}_pkey "
+                    f"TO {live.name}_pkey"
+                )
             for index in live.indexes:
                 connection.exec_driver_sql(
                     f"ALTER INDEX {SHADOW_PREFIX}{index.name} RENAME TO {index.name}"

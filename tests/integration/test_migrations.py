@@ -9,6 +9,7 @@ from sqlalchemy import inspect, text
 
 from service.db import Database
 from service.demo.loader import load_demo
+from service.domain.commands import RetractStatement
 from service.projections.checkpoints import clear_rebuild_marker, rebuild_required
 from service.queries import stances
 from service.store import migrate
@@ -102,6 +103,64 @@ def test_a_new_kind_of_rectangle_id_makes_every_rectangle_again(make_database, b
         assert lowest.scalar() > 0
     assert _replay(database, known_at=report.article_known_at) == as_published
     assert restarted.projector.verify() == []
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+def test_new_keys_keep_every_row_and_every_answer(make_database, backend):
+    """0012 copies the versions and the rectangles into tables with new keys: both ways, every
+    row is kept as it was, replays answer the same, nothing is marked for a rebuild, and the
+    tables then take writes (a correction closes a version and rectangles through them)."""
+    database = Database(make_database(backend).engine)
+    services = services_for(database)
+    report = load_demo(services.bus)
+    as_published = _replay(database, known_at=report.article_known_at)
+    corrected = _replay(database)
+    rows = _rows(database)
+
+    migrate.downgrade(database.engine, "0011")
+    assert _rows(database) == rows
+    assert _keys(database) == {
+        "statement_versions": ["statement_id", "version_no"],
+        "stance_intervals": ["interval_id"],
+    }
+    migrate.upgrade(database.engine)
+    assert _rows(database) == rows
+    assert _keys(database) == {
+        "statement_versions": ["caused_by_position"],
+        "stance_intervals": [],
+    }
+    with database.read() as session:
+        assert not rebuild_required(session.connection())
+    assert _replay(database, known_at=report.article_known_at) == as_published
+    assert _replay(database) == corrected
+
+    restarted = services_for(database)
+    pair = {"actor_ids": ["lukashenko"], "topic_ids": ["war-justified"]}
+    with database.read() as session:
+        (before,) = stances(session.connection(), **pair)
+    restarted.bus.execute(RetractStatement(before.statement.statement_id, "testing new keys"))
+    with database.read() as session:
+        after = stances(session.connection(), **pair)
+    assert [cell.statement.statement_id for cell in after] != [before.statement.statement_id]
+    assert len(_rows(database)["statement_versions"]) == len(rows["statement_versions"]) + 1
+    assert restarted.projector.verify() == []
+
+
+def _rows(database: Database) -> dict[str, list[tuple[Any, ...]]]:
+    with database.read() as session:
+        connection = session.connection()
+        return {
+            table: sorted(connection.execute(text(f"SELECT * FROM {table}")).all(), key=repr)
+            for table in ("statement_versions", "stance_intervals")
+        }
+
+
+def _keys(database: Database) -> dict[str, list[str]]:
+    inspector = inspect(database.engine)
+    return {
+        table: inspector.get_pk_constraint(table)["constrained_columns"]
+        for table in ("statement_versions", "stance_intervals")
+    }
 
 
 def _replay(database: Database, **when: Any) -> dict[tuple[str, str], str]:
