@@ -1,4 +1,5 @@
-"""Projection rebuild speed and as-of replay latency, next to a naive fold of the whole log.
+"""Projection rebuild speed and as-of replay latency, next to a naive fold of the whole log, and
+the database's share of a rebuild (``rebuild_floor``): the most speed any fold could reach.
 
 Run: ``python -m tests.benchmarks.bench_projections [--backend sqlite|postgresql|both]
 [--actors 100 --topics 50 --statements 200000]``. Prints the machine, the backend, the sizes and
@@ -22,6 +23,7 @@ from service.domain.values import RecordingMethod, Source, StatementKind
 from service.queries import current_stances, stances
 from service.store.event_store import NO_STREAM, NewEvent
 from service.wiring import Services, build_services
+from tests.benchmarks import rebuild_floor
 from tests.benchmarks.common import fresh_engine, load_line, machine_line
 
 SOURCE = Source("https://example.org/wire", "Wire report", "Example Wire", None)
@@ -116,6 +118,7 @@ def run(backend: str, args: argparse.Namespace) -> None:
             f"  projection rebuild: median {statistics.median(rates):,.0f} events/s "
             f"({args.rebuild_runs} runs: {', '.join(f'{t:.1f} s' for t in rebuilds)})"
         )
+        rebuild_floor.report(services, events=total, runs=args.rebuild_runs)
         if backend == "postgresql":
             with engine.connect() as connection:  # fresh statistics, as autovacuum would give
                 connection.exec_driver_sql("ANALYZE")

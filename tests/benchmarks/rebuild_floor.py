@@ -1,0 +1,112 @@
+"""The database's share of a projection rebuild: the same rows, folded beforehand.
+
+A rebuild reads the log, folds it in Python and writes the rows it made. How fast it can ever
+be on a backend is bounded by the last part alone: writing those rows, building their indexes
+and committing. This runs ``Projector.rebuild`` unchanged with the fold already done (its rows
+made once, untimed, by the rebuild's own ``Fold``), so what it times is the tables emptied or
+created, the rows written, indexed and swapped in, and the commit: what no faster fold could
+save. A rebuild target above ``events / floor`` cannot be met by these tables on this machine.
+"""
+
+import statistics
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from service.projections import rebuild
+from service.projections.shares import NO_SPLIT
+from service.store import log_rows
+from service.store.log_rows import LogRow
+from service.wiring import Services
+
+Rows = dict[str, list[tuple[Any, ...]]]
+
+
+def measure(services: Services, *, runs: int) -> list[float]:
+    """Seconds of each of ``runs`` rebuilds whose fold costs nothing. The read models are rebuilt
+    for real afterwards, so they are as a plain rebuild leaves them."""
+    folded = _fold(services)
+    projector = services.projector
+    split, projector.rebuild_split = projector.rebuild_split, NO_SPLIT
+    timings = []
+    try:
+        with _folded_beforehand(*folded):
+            for _ in range(runs):
+                started = time.perf_counter()
+                projector.rebuild()
+                timings.append(time.perf_counter() - started)
+    finally:
+        projector.rebuild_split = split
+    projector.rebuild()
+    return timings
+
+
+def report(services: Services, *, events: int, runs: int) -> None:
+    timings = measure(services, runs=runs)
+    floor = statistics.median(timings)
+    print(
+        f"  the database's share of a rebuild (the same rows, folded beforehand): median "
+        f"{floor:.2f} s ({runs} runs: {', '.join(f'{t:.2f} s' for t in timings)}), so at most "
+        f"{events / floor:,.0f} events/s however fast the fold"
+    )
+
+
+def _fold(services: Services) -> tuple[list[LogRow], list[tuple[Any, ...]], Rows]:
+    """The catalog events, the versions' rows and every other row, as a replay makes them."""
+    with services.database.read() as session:
+        connection = session.connection()
+        sqlite = connection.dialect.name == "sqlite"
+        upcasters = services.store.upcasters
+        until = log_rows.last_position(connection)
+        catalog: list[LogRow] = []
+        fold = rebuild.Fold(rebuild.DriverValues(sqlite))
+        for page in rebuild._pages(connection, upcasters, until=until):
+            for event in page:
+                if event.type in rebuild.STATEMENT_EVENTS:
+                    fold.apply(event)
+                elif event.type in rebuild.CATALOG_EVENTS:
+                    catalog.append(event)
+        versions = fold.take_versions()
+        return catalog, versions, fold.take_rest()
+
+
+@contextmanager
+def _folded_beforehand(
+    catalog_events: list[LogRow], versions: list[tuple[Any, ...]], rest: Rows
+) -> Iterator[None]:
+    """``rebuild.replay`` with a fold that hands over rows made before, and a read of the log
+    that applies only its catalog events (a few hundred): the rest of the replay as it is."""
+    real_fold, real_fold_log = rebuild.Fold, rebuild.fold_log
+
+    class Folded:
+        pending = 0
+
+        def __init__(self, *_args: Any, **_kwargs: Any) -> None:
+            pass
+
+        def take_versions(self) -> list[tuple[Any, ...]]:
+            return list(versions)
+
+        def take_rest(self) -> Rows:
+            return {name: list(found) for name, found in rest.items()}
+
+    def fold_log(
+        connection: Any,
+        _upcasters: Any,
+        _fold: Any,
+        *,
+        until: int,
+        settled: Callable[[Rows], None],
+        catalog: Any = None,
+    ) -> tuple[int, int]:
+        if catalog is not None:
+            sqlite = connection.dialect.name == "sqlite"
+            catalog.apply(connection, [rebuild._recorded(e, sqlite) for e in catalog_events])
+        return until, until
+
+    rebuild.Fold, rebuild.fold_log = Folded, fold_log  # type: ignore[assignment,misc]
+    try:
+        yield
+    finally:
+        rebuild.Fold, rebuild.fold_log = real_fold, real_fold_log  # type: ignore[misc]
