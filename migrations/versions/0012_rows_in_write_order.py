@@ -52,13 +52,11 @@ def upgrade() -> None:
         "statement_versions",
         _version_columns(keyed_by_position=True),
         order="caused_by_position",
-        indexes=[
-            _IndexSpec("ix_statement_versions_open", ["statement_id"], unique=True, where=_OPEN),
-            _IndexSpec("ix_statement_versions_listing", ["actor_id", "topic_id", "stated_at"]),
+        indexes=_version_indexes(
             _IndexSpec(
                 "ix_statement_versions_statement", ["statement_id", "version_no"], unique=True
-            ),
-        ],
+            )
+        ),
     )
     _remake(
         "stance_intervals",
@@ -77,11 +75,9 @@ def downgrade() -> None:
         "statement_versions",
         _version_columns(keyed_by_position=False),
         order="statement_id, version_no",
-        indexes=[
-            _IndexSpec("ix_statement_versions_open", ["statement_id"], unique=True, where=_OPEN),
-            _IndexSpec("ix_statement_versions_listing", ["actor_id", "topic_id", "stated_at"]),
-            _IndexSpec("ix_statement_versions_caused_by", ["caused_by_position"], unique=True),
-        ],
+        indexes=_version_indexes(
+            _IndexSpec("ix_statement_versions_caused_by", ["caused_by_position"], unique=True)
+        ),
     )
     _remake(
         "stance_intervals",
@@ -172,6 +168,16 @@ def _interval_columns(*, keyed: bool) -> list[sa.Column[Any]]:
         sa.Column("known_until_position", position_type(), nullable=True),
         sa.Column("version_position", position_type(), nullable=False),
         sa.Column("previous_stance", sa.String(20), nullable=True),
+    ]
+
+
+def _version_indexes(unkeyed: _IndexSpec) -> list[_IndexSpec]:
+    """The versions' indexes: the two both forms have, and the unique one on whichever of
+    position or (statement, number) is not the key."""
+    return [
+        _IndexSpec("ix_statement_versions_open", ["statement_id"], unique=True, where=_OPEN),
+        _IndexSpec("ix_statement_versions_listing", ["actor_id", "topic_id", "stated_at"]),
+        unkeyed,
     ]
 
 

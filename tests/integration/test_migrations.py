@@ -109,7 +109,7 @@ def test_a_new_kind_of_rectangle_id_makes_every_rectangle_again(make_database, b
 def test_new_keys_keep_every_row_and_every_answer(make_database, backend):
     """0012 copies the versions and the rectangles into tables with new keys: both ways, every
     row is kept as it was, replays answer the same, nothing is marked for a rebuild, and the
-    tables then take writes (a correction closes a version and rectangles through them)."""
+    tables then take writes (a retraction closes a version and rectangles through them)."""
     database = Database(make_database(backend).engine)
     services = services_for(database)
     report = load_demo(services.bus)
