@@ -17,7 +17,7 @@ from typing import Any
 from service.projections import rebuild
 from service.projections.shares import NO_SPLIT
 from service.store import log_rows
-from service.store.log_rows import LogRow
+from service.store.records import RecordedEvent
 from service.wiring import Services
 
 Rows = dict[str, list[tuple[Any, ...]]]
@@ -52,28 +52,42 @@ def report(services: Services, *, events: int, runs: int) -> None:
     )
 
 
-def _fold(services: Services) -> tuple[list[LogRow], list[tuple[Any, ...]], Rows]:
-    """The catalog events, the versions' rows and every other row, as a replay makes them."""
+def _fold(services: Services) -> tuple[list[RecordedEvent], list[tuple[Any, ...]], Rows]:
+    """The catalog events, the versions' rows and every other row, as a replay makes them: by
+    the replay's own ``fold_log``, with what it hands the catalog and each settling kept."""
     with services.database.read() as session:
         connection = session.connection()
-        sqlite = connection.dialect.name == "sqlite"
-        upcasters = services.store.upcasters
+        fold = rebuild.Fold(rebuild.DriverValues(connection.dialect.name == "sqlite"))
+        catalog = _Kept()
+        settled: Rows = {}
+
+        def keep(rows: Rows) -> None:
+            for name, found in rows.items():
+                settled.setdefault(name, []).extend(found)
+
         until = log_rows.last_position(connection)
-        catalog: list[LogRow] = []
-        fold = rebuild.Fold(rebuild.DriverValues(sqlite))
-        for page in rebuild._pages(connection, upcasters, until=until):
-            for event in page:
-                if event.type in rebuild.STATEMENT_EVENTS:
-                    fold.apply(event)
-                elif event.type in rebuild.CATALOG_EVENTS:
-                    catalog.append(event)
+        rebuild.fold_log(
+            connection, services.store.upcasters, fold, until=until, settled=keep, catalog=catalog
+        )
         versions = fold.take_versions()
-        return catalog, versions, fold.take_rest()
+        keep(fold.take_rest())
+        versions.extend(settled.pop("statement_versions", []))
+        return catalog.events, versions, settled
+
+
+class _Kept:
+    """Stands for the catalog projection while the log is folded: keeps what it is given."""
+
+    def __init__(self) -> None:
+        self.events: list[RecordedEvent] = []
+
+    def apply(self, _connection: Any, events: list[RecordedEvent]) -> None:
+        self.events.extend(events)
 
 
 @contextmanager
 def _folded_beforehand(
-    catalog_events: list[LogRow], versions: list[tuple[Any, ...]], rest: Rows
+    catalog_events: list[RecordedEvent], versions: list[tuple[Any, ...]], rest: Rows
 ) -> Iterator[None]:
     """``rebuild.replay`` with a fold that hands over rows made before, and a read of the log
     that applies only its catalog events (a few hundred): the rest of the replay as it is."""
@@ -101,8 +115,7 @@ def _folded_beforehand(
         catalog: Any = None,
     ) -> tuple[int, int]:
         if catalog is not None:
-            sqlite = connection.dialect.name == "sqlite"
-            catalog.apply(connection, [rebuild._recorded(e, sqlite) for e in catalog_events])
+            catalog.apply(connection, catalog_events)
         return until, until
 
     rebuild.Fold, rebuild.fold_log = Folded, fold_log  # type: ignore[assignment,misc]
