@@ -13,7 +13,7 @@ from sqlalchemy import Column, Connection, Index, MetaData, String, Table, text
 from sqlmodel import Field, SQLModel
 
 from service.store import interval_index
-from service.store.types import UTCDateTime, json_type, position_type
+from service.store.types import UTCDateTime, json_type, position_type, slug_type
 
 
 class ActorRow(SQLModel, table=True):
@@ -21,7 +21,7 @@ class ActorRow(SQLModel, table=True):
 
     __tablename__ = "actors"
 
-    actor_id: str = Field(sa_type=String(64), primary_key=True)
+    actor_id: str = Field(sa_type=slug_type(), primary_key=True)
     name: str = Field(sa_type=String(200))
     kind: str = Field(sa_type=String(20))
     country: str | None = Field(default=None, sa_type=String(2))
@@ -37,7 +37,7 @@ class TopicRow(SQLModel, table=True):
 
     __tablename__ = "topics"
 
-    topic_id: str = Field(sa_type=String(64), primary_key=True)
+    topic_id: str = Field(sa_type=slug_type(), primary_key=True)
     title: str = Field(sa_type=String(200))
     proposition: str = Field(sa_type=String(500))
     keywords: list[str] = Field(sa_column=Column("keywords", json_type(), nullable=False))
@@ -81,8 +81,8 @@ class StatementVersionRow(SQLModel, table=True):
 
     statement_id: uuid.UUID
     version_no: int
-    actor_id: str = Field(sa_type=String(64))
-    topic_id: str = Field(sa_type=String(64))
+    actor_id: str = Field(sa_type=slug_type())
+    topic_id: str = Field(sa_type=slug_type())
     stance: str = Field(sa_type=String(20))
     score: int
     quote: str
@@ -128,8 +128,8 @@ STANCE_INTERVALS = Table(
     "stance_intervals",
     SQLModel.metadata,
     Column("interval_id", position_type(), nullable=False, autoincrement=False),
-    Column("actor_id", String(64), nullable=False),
-    Column("topic_id", String(64), nullable=False),
+    Column("actor_id", slug_type(), nullable=False),
+    Column("topic_id", slug_type(), nullable=False),
     Column("valid_node", position_type(), nullable=False),
     Column("valid_lo", position_type(), nullable=False),
     Column("valid_hi", position_type(), nullable=False),
@@ -147,7 +147,14 @@ STANCE_INTERVALS = Table(
         sqlite_where=text("known_until_position IS NULL"),
         postgresql_where=text("known_until_position IS NULL"),
     ),
-    Index("ix_stance_intervals_pair", "actor_id", "topic_id", "valid_lo"),
+    Index(
+        "ix_stance_intervals_pair_closed",
+        "actor_id",
+        "topic_id",
+        "valid_lo",
+        sqlite_where=text(interval_index.CLOSED),
+        postgresql_where=text(interval_index.CLOSED),
+    ),
     *_tree_indexes("open", interval_index.OPEN, ()),
     *_tree_indexes("closed", interval_index.CLOSED, ("known_until_position",)),
 )
@@ -164,7 +171,10 @@ touches: those are closed (``known_until_position`` set, never rewritten otherwi
 successors opened. The rectangles of a pair never overlap, so the as-of matrix is the set of
 rectangles containing the point (as_of, known_at): ``valid_node`` places the valid range in an
 interval tree that two ordinary indexes answer (``service.store.interval_index``), and their
-entries carry the transaction range and the id, so the probe reads nothing else.
+entries carry the transaction range and the id, so the probe reads nothing else. A few pairs
+are ranges of two indexes by (actor_id, topic_id, valid_lo), one per half: the open
+rectangles' (unique, which the projector closes them by) and the closed ones'. One index over
+every rectangle repeated the open ones' entries, two in five of its own (revision 0013).
 
 A rectangle names its version rather than copying it: some 2.6 rectangles per statement
 otherwise repeat its quote and source, which made this table three times the size of the
@@ -192,8 +202,8 @@ class StancePairRow(SQLModel, table=True):
 
     __tablename__ = "stance_pairs"
 
-    actor_id: str = Field(sa_type=String(64), primary_key=True)
-    topic_id: str = Field(sa_type=String(64), primary_key=True)
+    actor_id: str = Field(sa_type=slug_type(), primary_key=True)
+    topic_id: str = Field(sa_type=slug_type(), primary_key=True)
 
 
 class CurrentStanceRow(SQLModel, table=True):
@@ -202,8 +212,8 @@ class CurrentStanceRow(SQLModel, table=True):
     __tablename__ = "current_stances"
     __table_args__ = (Index("ix_current_stances_topic", "topic_id", "actor_id"),)
 
-    actor_id: str = Field(sa_type=String(64), primary_key=True)
-    topic_id: str = Field(sa_type=String(64), primary_key=True)
+    actor_id: str = Field(sa_type=slug_type(), primary_key=True)
+    topic_id: str = Field(sa_type=slug_type(), primary_key=True)
     stance: str = Field(sa_type=String(20))
     score: int
     since: datetime = Field(sa_type=UTCDateTime())
@@ -221,8 +231,8 @@ class StanceChangeRow(SQLModel, table=True):
     __table_args__ = (Index("ix_stance_changes_pair", "actor_id", "topic_id", "position"),)
 
     position: int = Field(sa_type=position_type(), primary_key=True)
-    actor_id: str = Field(sa_type=String(64), primary_key=True)
-    topic_id: str = Field(sa_type=String(64), primary_key=True)
+    actor_id: str = Field(sa_type=slug_type(), primary_key=True)
+    topic_id: str = Field(sa_type=slug_type(), primary_key=True)
     from_stance: str | None = Field(default=None, sa_type=String(20))
     to_stance: str | None = Field(default=None, sa_type=String(20))
     flip: bool

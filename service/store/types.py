@@ -3,7 +3,7 @@
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, DateTime, Dialect, Integer
+from sqlalchemy import JSON, BigInteger, DateTime, Dialect, Integer, String
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.types import TypeDecorator, TypeEngine
 
@@ -40,3 +40,15 @@ def json_type() -> TypeEngine[Any]:
 def position_type() -> TypeEngine[int]:
     """BIGINT on PostgreSQL; INTEGER on SQLite so the column aliases the rowid."""
     return BigInteger().with_variant(Integer(), "sqlite")
+
+
+def slug_type() -> TypeEngine[str]:
+    """An actor's or topic's id: VARCHAR(64), compared byte by byte on PostgreSQL too.
+
+    SQLite compares text by its bytes (BINARY), and so does Python, which sorts the matrix;
+    PostgreSQL compares by the database's collation, whichever the server was set up with
+    (C.UTF-8 here, often en_US.UTF-8), through the C library's ``strcoll``, which is also
+    slower: building an index led by these ids takes a fifth to a third less time with
+    ``COLLATE "C"``, which compares with ``memcmp`` and sorts by abbreviated keys (revision
+    0013). Ids are slugs, so no reader loses an order it could want."""
+    return String(64).with_variant(String(64, collation="C"), "postgresql")

@@ -146,6 +146,69 @@ def test_new_keys_keep_every_row_and_every_answer(make_database, backend):
     assert restarted.projector.verify() == []
 
 
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+def test_closed_pair_index_and_byte_order_ids_keep_every_answer(make_database, backend):
+    """0013 narrows the rectangles' pair index to the closed half and, on PostgreSQL, gives the
+    read models' id columns ``COLLATE "C"``: both ways the rows stay as they were, filtered
+    replays (which read each half's pair index) answer the same as the whole matrix, and
+    nothing is marked for a rebuild."""
+    database = Database(make_database(backend).engine)
+    report = load_demo(services_for(database).bus)
+    as_published = _replay(database, known_at=report.article_known_at)
+    rows = _rows(database)
+    postgres = backend == "postgresql"
+
+    migrate.downgrade(database.engine, "0012")
+    assert _rows(database) == rows
+    assert "ix_stance_intervals_pair" in _index_names(database, "stance_intervals")
+    assert _id_collations(database) == ({None} if postgres else set())
+    migrate.upgrade(database.engine)
+    assert _rows(database) == rows
+    names = _index_names(database, "stance_intervals")
+    assert "ix_stance_intervals_pair_closed" in names
+    assert "ix_stance_intervals_pair" not in names
+    assert _id_collations(database) == ({"C"} if postgres else set())
+    with database.read() as session:
+        assert not rebuild_required(session.connection())
+    assert _replay(database, known_at=report.article_known_at) == as_published
+    for actor in ("mirziyoyev", "kamilov"):
+        for known in ({"known_at": report.article_known_at}, {"as_of": report.article_known_at}):
+            with database.read() as session:
+                one = stances(session.connection(), actor_ids=[actor], **known)
+            assert {(s.actor_id, s.topic_id): s.stance for s in one} == {
+                pair: label for pair, label in _replay(database, **known).items() if actor in pair
+            }
+    with database.read() as session:
+        (said,) = stances(
+            session.connection(),
+            actor_ids=["mirziyoyev"],
+            topic_ids=["ukraine-sovereignty"],
+            known_at=report.article_known_at,
+        )
+    assert said.stance == "supports"  # as the article had it: a closed rectangle's answer
+
+
+def _index_names(database: Database, table: str) -> set[str]:
+    return {str(index["name"]) for index in inspect(database.engine).get_indexes(table)}
+
+
+def _id_collations(database: Database) -> set[str | None]:
+    """The collations of the read models' actor and topic id columns (PostgreSQL; None: the
+    database's default); none on SQLite."""
+    if database.engine.dialect.name != "postgresql":
+        return set()
+    with database.read() as session:
+        found = session.connection().execute(
+            text(
+                "SELECT DISTINCT collation_name FROM information_schema.columns "
+                "WHERE table_schema = current_schema() AND column_name IN ('actor_id', 'topic_id') "
+                "AND table_name IN ('actors', 'topics', 'statement_versions', 'stance_intervals', "
+                "'stance_pairs', 'current_stances', 'stance_changes')"
+            )
+        )
+        return {row[0] for row in found}
+
+
 def _rows(database: Database) -> dict[str, list[tuple[Any, ...]]]:
     with database.read() as session:
         connection = session.connection()

@@ -211,6 +211,11 @@ def _check_history(database: Database, ops, every: int, when) -> None:
                 probe = f"as_of={as_of} known_at={known_at}"
                 assert _as_dict(replayed) == _folded(expected), probe
                 assert _previous(replayed) == _previous_folded(log, expected, known_at), probe
+                actors = sorted({cell.actor_id for cell in replayed})[:2]
+                for actor in actors:  # a filtered matrix: the pair indexes, not the tree
+                    assert stances(
+                        connection, as_of=as_of, known_at=known_at, actor_ids=[actor]
+                    ) == [cell for cell in replayed if cell.actor_id == actor], probe
                 for cell in replayed[:3]:  # one pair at a time: the pair index, not the tree
                     assert (
                         stance(
