@@ -48,7 +48,8 @@ def slug_type() -> TypeEngine[str]:
     SQLite compares text by its bytes (BINARY), and so does Python, which sorts the matrix;
     PostgreSQL compares by the database's collation, whichever the server was set up with
     (C.UTF-8 here, often en_US.UTF-8), through the C library's ``strcoll``, which is also
-    slower: building an index led by these ids takes a fifth to a third less time with
-    ``COLLATE "C"``, which compares with ``memcmp`` and sorts by abbreviated keys (revision
-    0013). Ids are slugs, so no reader loses an order it could want."""
+    slower: an index led by these ids builds in 7 to 31% less time with ``COLLATE "C"``,
+    which compares with ``memcmp`` and sorts by abbreviated keys (on 200,000 statements: the
+    versions' listing index 0.97 against 0.70 s, the open rectangles' 0.78 against 0.54 s, in
+    a slow sitting; revision 0013). Ids are slugs, so no reader loses an order it could want."""
     return String(64).with_variant(String(64, collation="C"), "postgresql")
