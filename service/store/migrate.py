@@ -6,13 +6,17 @@ at ``STANCE_MIGRATIONS_DIR``.
 """
 
 import os
+from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from alembic import command
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
 from sqlalchemy import Engine
+
+if TYPE_CHECKING:
+    from alembic.config import Config
+
+# Alembic is imported by the functions that use it: with Mako and Pygments it takes 0.3 s,
+# which every ``stance`` command (most of which never migrate) paid before it could start.
 
 
 class MigrationsNotFound(RuntimeError):
@@ -32,7 +36,9 @@ def migrations_dir() -> Path:
     raise MigrationsNotFound("cannot find the migrations/ directory; set STANCE_MIGRATIONS_DIR")
 
 
-def alembic_config() -> Config:
+def alembic_config() -> "Config":
+    from alembic.config import Config
+
     config = Config()
     config.set_main_option("script_location", str(migrations_dir()))
     config.set_main_option("path_separator", "os")
@@ -41,19 +47,27 @@ def alembic_config() -> Config:
 
 def upgrade(engine: Engine, revision: str = "head") -> None:
     """Bring the schema of ``engine``'s database up to ``revision``."""
+    from alembic import command
+
     _run(engine, command.upgrade, revision)
 
 
 def downgrade(engine: Engine, revision: str = "base") -> None:
     """Take the schema back to ``revision`` (``base`` drops every table of the service)."""
+    from alembic import command
+
     _run(engine, command.downgrade, revision)
 
 
 def head_revision() -> str | None:
+    from alembic.script import ScriptDirectory
+
     return ScriptDirectory.from_config(alembic_config()).get_current_head()
 
 
 def current_revision(engine: Engine) -> str | None:
+    from alembic.runtime.migration import MigrationContext
+
     with engine.connect() as connection:
         return MigrationContext.configure(connection).get_current_revision()
 
@@ -63,8 +77,8 @@ def is_at_head(engine: Engine) -> bool:
     return current_revision(engine) == head_revision()
 
 
-def _run(engine: Engine, action: object, revision: str) -> None:
+def _run(engine: Engine, action: Callable[["Config", str], None], revision: str) -> None:
     config = alembic_config()
     with engine.begin() as connection:
         config.attributes["connection"] = connection
-        action(config, revision)  # type: ignore[operator]
+        action(config, revision)
