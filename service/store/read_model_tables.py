@@ -144,8 +144,8 @@ STANCE_INTERVALS = Table(
         "topic_id",
         "valid_lo",
         unique=True,
-        sqlite_where=text("known_until_position IS NULL"),
-        postgresql_where=text("known_until_position IS NULL"),
+        sqlite_where=text(interval_index.OPEN),
+        postgresql_where=text(interval_index.OPEN),
     ),
     Index(
         "ix_stance_intervals_pair_closed",
