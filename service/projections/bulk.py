@@ -166,16 +166,18 @@ def insert_tuples(
 
 
 def copy_encoding(
-    connection: Connection, table_name: str, columns: Sequence[str], rows: Sequence[tuple[Any, ...]]
+    connection: Connection,
+    columns: Sequence[str],
+    rows: Sequence[tuple[Any, ...]],
+    *,
+    types: Sequence[int],
 ) -> bytes:
     """``rows`` as the binary COPY stream ``insert_tuples`` would send for them, header to
-    trailer, made without sending it: so that another process can send it (``copy_stream``).
-    The types are those of ``table_name``'s columns, read on a cursor of their own: a ``Copy``
-    made over a cursor that has just returned rows refuses it (its status is not COPY)."""
+    trailer, made without sending anything: so that another process can send it
+    (``copy_stream``). ``types``: the columns' types (``column_types``), read beforehand, as a
+    forked child must send nothing on the connection it shares with its parent."""
     buffer = io.BytesIO()
     driver = connection.connection.driver_connection
-    with driver.cursor() as cursor:  # type: ignore[union-attr]
-        types = _column_types(cursor, table_name, columns)
     with (
         driver.cursor() as cursor,  # type: ignore[union-attr]
         Copy(cursor, binary=True, writer=FileWriter(buffer)) as copy,
@@ -185,6 +187,15 @@ def copy_encoding(
         for row in rows:
             write(row)
     return buffer.getvalue()
+
+
+def column_types(connection: Connection, table_name: str, columns: Sequence[str]) -> list[int]:
+    """The type of each of ``columns`` of ``table_name``, as a binary COPY needs them, read on
+    a cursor of its own: a ``Copy`` made over a cursor that has just returned rows refuses it
+    (its status is not COPY)."""
+    driver = connection.connection.driver_connection
+    with driver.cursor() as cursor:  # type: ignore[union-attr]
+        return _column_types(cursor, table_name, columns)
 
 
 def copy_stream(

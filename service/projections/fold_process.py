@@ -23,7 +23,7 @@ import pickle
 import subprocess
 import sys
 from dataclasses import dataclass
-from typing import IO, Any, cast
+from typing import IO, cast
 
 from sqlalchemy import Connection
 from sqlalchemy.pool import NullPool
@@ -92,10 +92,11 @@ class Helper:
 def start(
     connection: Connection, upcasters: UpcasterRegistry, *, until: int, split: Split
 ) -> Helper | None:
-    """A second process folding part of the pairs, when ``split`` asks for one, the log is
+    """A second process folding part of the pairs, when ``split`` asks for one started afresh
+    (not forked once the log is read: ``rebuild._fork_child``), the log is
     long enough for it to pay (its interpreter takes about a second to start), and another
     process can open the database (not a SQLite database in memory)."""
-    if split.processes < 2 or until < split.from_events:
+    if split.forked or split.processes < 2 or until < split.from_events:
         return None
     url = connection.engine.url
     if url.get_backend_name() == "sqlite" and ":memory:" in (url.database or ":memory:"):
@@ -115,23 +116,13 @@ def fold(job: Job) -> ShareRows:
     """The second process's work: the rows of the job's share (the versions aside), on
     PostgreSQL encoded for COPY here, so the process that writes them only sends them."""
     from service.db import create_db_engine
-    from service.projections import bulk, rebuild
+    from service.projections import rebuild
 
     engine = create_db_engine(job.url, poolclass=NullPool)
     try:
         with engine.connect() as connection:
             rows = rebuild.fold_here(connection, job.upcasters, job.share, until=job.until)
-            if connection.dialect.name == "sqlite":
-                for name, found in rows.items():
-                    if (key := rebuild.LAYOUT[name][1]) is not None:
-                        found.sort(key=key)
-                return ShareRows(rows=cast(dict[str, list[Any]], rows), streams={})
-            streams = {
-                name: [bulk.copy_encoding(connection, name, rebuild.LAYOUT[name][0], found)]
-                for name, found in rows.items()
-                if found
-            }
-            return ShareRows(rows={}, streams=streams)
+            return rebuild.share_rows(connection, rows, rebuild.copy_types(connection))
     finally:
         engine.dispose()
 

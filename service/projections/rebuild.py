@@ -14,26 +14,29 @@ page is read, then, once per ``SETTLE_EVENTS`` statement events and at the end, 
 events one pair at a time. The rows closed are written after each settling (on SQLite sorted by
 primary key, so each B-tree insert lands at the right-hand edge); the versions once the log is
 read (indexed at once, while the second pass runs); the rectangles still open, the current
-stances and the pairs at the end. A second process may fold a share of the pairs meanwhile
-(``fold_process``).
+stances and the pairs at the end. A second process may fold a share of the pairs meanwhile:
+started with the replay, reading the log itself (``fold_process``), or forked once the log is
+read, settling its share of what this one read (``_fork_child``).
 """
 
+import logging
 import uuid
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import fields
+from dataclasses import dataclass, fields
 from datetime import datetime
 from functools import partial
 from operator import itemgetter
-from typing import Any
+from typing import Any, cast
 
 import orjson
 from sqlalchemy import Connection, Table
 
 from service.domain.ids import uuid_from_int
 from service.domain.upcasting import UpcasterRegistry
-from service.projections import bulk, fold_process
+from service.projections import bulk, fold_process, forked
 from service.projections.catalog import CATALOG_EVENTS, CatalogProjection
+from service.projections.forked import Forked
 from service.projections.pairs import (
     CHANGE_COLUMNS,
     Pair,
@@ -42,7 +45,7 @@ from service.projections.pairs import (
     stance_change,
     touched_pairs,
 )
-from service.projections.shares import EVERY_PAIR, NO_SPLIT, Share, ShareRows, Split
+from service.projections.shares import EVERY_PAIR, NO_SPLIT, Share, ShareRows, Split, cut
 from service.projections.statements import (
     STATEMENT_EVENTS,
     _next_version,
@@ -56,6 +59,8 @@ from service.store.log_rows import LogRow
 from service.store.log_sqlite import _parse_time
 from service.store.read_model_tables import ReadModelTables
 from service.store.records import RecordedEvent
+
+log = logging.getLogger(__name__)
 
 READ_BATCH = 20_000
 """Events per read of the log: the replay is one transaction, so a read only bounds memory."""
@@ -143,7 +148,8 @@ def replay(
     """Apply the log up to position ``until`` (None: its end) to the empty ``tables``; returns
     how many events were read and the position of the last one (0 for none). ``fresh``: the
     tables were created in this transaction, so PostgreSQL may load them frozen. ``split``:
-    when a second process folds a share of the pairs (``fold_process``). ``loaded``: told the
+    when a second process folds a share of the pairs (``fold_process``, ``_fork_child``). If
+    it fails, this process folds that share too, and says so in the log. ``loaded``: told the
     name of each table once all its rows are in (a rebuild indexes it then).
 
     The versions are all made once the log is read, before the second pass, so they are
@@ -158,6 +164,7 @@ def replay(
         # are given in commit order
         until = log_rows.last_position(connection) if until is None else until
         helper = fold_process.start(connection, upcasters, until=until, split=split)
+        child: _Child | None = None
         try:
             own = EVERY_PAIR if helper is None else helper.others
             fold = Fold(DriverValues(sqlite), share=own)
@@ -166,23 +173,98 @@ def replay(
                 connection, upcasters, fold, until=until, settled=writer.write, catalog=catalog
             )
             versions = fold.take_versions()
+            if helper is None:
+                child = _fork_child(connection, fold, until=until, split=split)
+            mine = EVERY_PAIR if child is None else child.others
             if sqlite:
                 writer.write_versions(versions)
-                rest = fold.take_rest()
+                rest = fold.take_rest(mine)
             else:
                 with ThreadPoolExecutor(max_workers=1, thread_name_prefix="versions") as loader:
                     written = loader.submit(writer.write_versions, versions)
-                    rest = fold.take_rest()
+                    rest = fold.take_rest(mine)
                     written.result()
             theirs = None if helper is None else helper.result()
             if helper is not None and theirs is None:  # it failed and said why: fold it here
                 theirs = ShareRows(fold_here(connection, upcasters, helper.share, until=until), {})
+            if child is not None and (theirs := child.process.result()) is None:
+                theirs = ShareRows(fold.take_rest(child.share), {})  # failed: settle it here
             writer.write(rest, theirs)
             writer.finish()
         finally:
             if helper is not None:
                 helper.close()
+            if child is not None:
+                child.process.close()
     return found
+
+
+@dataclass(frozen=True)
+class _Child:
+    """A forked child settling ``share``; the parent settles ``others``."""
+
+    process: Forked[ShareRows]
+    share: Share
+    others: Share
+
+
+def _fork_child(connection: Connection, fold: "Fold", *, until: int, split: Split) -> _Child | None:
+    """A child forked now, once the log is read, to settle the pairs of ``split``'s second
+    share and send their rows, when ``split`` asks for a forked process, the log is long
+    enough, and a fork is safe here (``forked.may_fork``; where it is not, this process
+    settles every pair, and says so). The child inherits the events read and the versions
+    made, so it only settles; the COPY column types are read before the fork, as the child
+    must send nothing on the connection it shares."""
+    if not split.forked or split.processes < 2 or until < split.from_events:
+        return None
+    if not forked.may_fork():
+        log.info("no forked process (other threads run here): one process settles every pair")
+        return None
+    mine, theirs = cut(split.at)
+    types = copy_types(connection)
+
+    def settle_theirs() -> ShareRows:
+        return share_rows(connection, fold.take_rest(theirs), types)
+
+    slots = f"{theirs.low} to {theirs.high - 1}"
+    try:
+        process = forked.Forked(settle_theirs, name=f"settles the pairs of slots {slots}")
+    except OSError as error:
+        log.warning("no forked process (%r): one process settles every pair", error)
+        return None
+    log.info("a forked process settles the pairs of slots %s", slots)
+    return _Child(process, theirs, mine)
+
+
+def share_rows(connection: Connection, rows: "Rows", types: dict[str, list[int]]) -> ShareRows:
+    """A share's rows as the process that writes them takes them, the versions aside (only
+    that process's own fold makes them): on SQLite sorted by each table's key, so the writer
+    merges two sorted runs; on PostgreSQL encoded here as binary COPY streams (``types``, from
+    ``copy_types``), so the writer only sends them."""
+    rows.pop("statement_versions", None)
+    if connection.dialect.name == "sqlite":
+        for name, found in rows.items():
+            if (key := LAYOUT[name][1]) is not None:
+                found.sort(key=key)
+        return ShareRows(rows=cast(dict[str, list[Any]], rows), streams={})
+    streams = {
+        name: [bulk.copy_encoding(connection, LAYOUT[name][0], found, types=types[name])]
+        for name, found in rows.items()
+        if found
+    }
+    return ShareRows(rows={}, streams=streams)
+
+
+def copy_types(connection: Connection) -> dict[str, list[int]]:
+    """The type of each column ``LAYOUT`` writes, by table, as a binary COPY needs them
+    (PostgreSQL; nothing on SQLite). The live tables' types: the shadows' are the same."""
+    if connection.dialect.name == "sqlite":
+        return {}
+    return {
+        name: bulk.column_types(connection, name, columns)
+        for name, (columns, _key) in LAYOUT.items()
+        if name != "statement_versions"
+    }
 
 
 def fold_log(
@@ -224,7 +306,6 @@ def fold_here(
     with paused_collector:
         fold_log(connection, upcasters, fold, until=until, settled=partial(_extend, rows))
         _extend(rows, fold.take_rest())
-    del rows["statement_versions"]
     return rows
 
 
@@ -261,8 +342,9 @@ def _pages(
 def _recorded(event: LogRow, sqlite: bool) -> RecordedEvent:
     """The catalog projection's form of an event (catalog events are few)."""
     recorded_at = _parse_time(event.recorded_at) if sqlite else event.recorded_at
+    event_id = log_rows.event_uuid(event.event_id)
     return RecordedEvent(
-        event.position, event.event_id, "", 0, event.type, 1, event.data, {}, recorded_at
+        event.position, event_id, "", 0, event.type, 1, event.data, {}, recorded_at
     )
 
 
@@ -314,6 +396,12 @@ class DriverValues:
         if value is None or not self.sqlite:
             return value
         return value.hex
+
+    def event_id(self, value: Any) -> Any:
+        """An event id as ``log_rows`` reads it, in the driver's form: SQLite's hex text as it
+        is; PostgreSQL's 16 bytes as a ``uuid.UUID``, made only for the few rows that name an
+        event (the stance changes)."""
+        return value if self.sqlite else uuid.UUID(bytes=value)
 
     def json(self, value: Any) -> Any:
         """JSON text on SQLite, which stores it so; on PostgreSQL a jsonb value for the binary
@@ -403,17 +491,21 @@ class Fold:
         self._versions = False
         return versions
 
-    def take_rest(self) -> Rows:
-        """Everything still open: the end of the replay (the versions only if not taken yet)."""
-        rows = self.take_finished()
+    def take_rest(self, share: Share = EVERY_PAIR) -> Rows:
+        """Everything still open of ``share``'s pairs: the end of the replay (the versions only
+        if not taken yet). The other pairs are left as they are, for another call: a share
+        settled by a forked child (``forked_share``) is settled here if the child fails."""
+        self._settle(share)
+        rows, self._rows = self._rows, _no_rows()
         rows["statement_versions"].extend(self.take_versions())
         intervals, current = rows["stance_intervals"], rows["current_stances"]
+        whole = share == EVERY_PAIR
         for state in self._pairs.values():
-            intervals.extend(map(tuple, state.open_rows.values()))
-            if (row := state.timeline.current) is not None:
-                current.append(self._current_row(state.key, row))
-        rows["stance_pairs"].extend(self._listed)
-        self._open, self._pairs = {}, {}
+            if whole or share.holds(state.key):
+                intervals.extend(map(tuple, state.open_rows.values()))
+                if (row := state.timeline.current) is not None:
+                    current.append(self._current_row(state.key, row))
+        rows["stance_pairs"].extend(p for p in self._listed if whole or share.holds(p))
         return rows
 
     # --- the first pass: versions, in log order ----------------------------------------
@@ -471,15 +563,19 @@ class Fold:
 
     # --- the second pass: one pair at a time ----------------------------------------------
 
-    def _settle(self) -> None:
+    def _settle(self, share: Share = EVERY_PAIR) -> None:
+        """Apply the pending ops of ``share``'s pairs; the others' stay pending."""
         self.pending = 0
-        pairs = self._pairs
-        for key, ops in self._ops.items():
+        pairs, pending, self._ops = self._pairs, self._ops, {}
+        whole = share == EVERY_PAIR
+        for key, ops in pending.items():
+            if not (whole or share.holds(key)):
+                self._ops[key] = ops
+                continue
             state = pairs.get(key)
             if state is None:
                 state = pairs[key] = _Pair(key)
             self._replay_pair(state, ops)
-        self._ops = {}
 
     def _replay_pair(self, state: _Pair, ops: list[Op]) -> None:
         """Apply one pair's ops: close the rectangles whose answer an event moved, open those
@@ -537,9 +633,18 @@ class Fold:
         event: LogRow,
     ) -> None:
         row = stance_change(pair, before, after, event)
-        uuid_value, time = self.values.uuid, self.values.time
+        values = self.values
+        uuid_value, time = values.uuid, values.time
         self._rows["stance_changes"].append(
-            (*row[:6], uuid_value(row[6]), uuid_value(row[7]), time(row[8]), *row[9:])
+            (
+                *row[:6],
+                uuid_value(row[6]),
+                uuid_value(row[7]),
+                time(row[8]),
+                row[9],
+                values.event_id(row[10]),
+                row[11],
+            )
         )
 
     # --- rows ----------------------------------------------------------------------------

@@ -1,7 +1,8 @@
 """Shares of the pairs, for a replay split between processes.
 
 Every rule of the stance read models works within one (actor, topic) pair, so the pairs can be
-dealt out to processes that each fold the whole log and keep only their own pairs' rows. The
+dealt out to processes that each keep only their own pairs' rows: each folding the whole log
+(``fold_process``), or a child forked once the log is read settling its share (``forked``). The
 deal must be the same in every process, so it rests on a digest of the pair's ids, not on
 Python's ``hash``, which differs from process to process.
 """
@@ -45,11 +46,15 @@ def cut(at: int) -> tuple[Share, Share]:
 @dataclass(frozen=True)
 class Split:
     """How a replay deals its pairs out: to ``processes`` processes (1 or 2) once the log holds
-    ``from_events`` events, the second process taking the slots from ``at`` on."""
+    ``from_events`` events, the second process taking the slots from ``at`` on. ``forked``: the
+    second process is forked once the log is read, inheriting the events read and the versions
+    made (``forked_share``), rather than started at once to read the log itself
+    (``fold_process``)."""
 
     processes: int = 1
     from_events: int = 0
     at: int = SLOTS // 2
+    forked: bool = False
 
 
 NO_SPLIT = Split()

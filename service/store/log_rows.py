@@ -4,9 +4,13 @@ A rebuild copies each event's id and transaction time into several read-model ro
 ``EventStore.read_all`` they become ``uuid.UUID`` and aware ``datetime`` objects, only for the
 bulk writer to turn them back into the driver's form (on SQLite the very text they were read
 as). Here they stay in that form: SQLite's 32 hex digits and naive UTC text, PostgreSQL's typed
-values. Payloads are parsed and upcast exactly as the store does it.
+values; except PostgreSQL's event ids, read as their 16 bytes: a rebuild names an event only in
+its few stance changes, and making a ``uuid.UUID`` of each of 200,000 ids (``UUID.__init__`` is
+Python) took a sixth of the log's read (1.60 s against 1.31 s). Payloads are parsed and upcast
+exactly as the store does it.
 """
 
+import uuid
 from typing import Any, NamedTuple
 
 import orjson
@@ -18,7 +22,8 @@ from service.store.log_sqlite import _parse_time
 
 
 class LogRow(NamedTuple):
-    """One event; ``event_id`` and ``recorded_at`` in the driver's form (see the module)."""
+    """One event; ``event_id`` and ``recorded_at`` in the driver's form (see the module;
+    ``event_uuid`` makes a ``uuid.UUID`` of the id)."""
 
     position: int
     event_id: Any
@@ -32,10 +37,15 @@ _SQLITE = (
     "WHERE position > ? AND position <= ? ORDER BY position LIMIT ?"
 )
 _POSTGRES = (
-    "SELECT position, event_id, type, schema_version, data::text, recorded_at FROM events "
-    "WHERE position > %s AND position <= %s ORDER BY position LIMIT %s"
+    "SELECT position, uuid_send(event_id), type, schema_version, data::text, recorded_at "
+    "FROM events WHERE position > %s AND position <= %s ORDER BY position LIMIT %s"
 )
 _SQLITE_TIME_LENGTH = len("2024-01-01 00:00:00.000000")
+
+
+def event_uuid(value: Any) -> uuid.UUID:
+    """An event id as ``read`` gives it (PostgreSQL's 16 bytes, SQLite's hex digits)."""
+    return uuid.UUID(bytes=value) if isinstance(value, bytes) else uuid.UUID(value)
 
 
 def last_position(connection: Connection) -> int:

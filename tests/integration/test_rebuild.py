@@ -2,8 +2,10 @@
 wrote; it reads the log upcast; ``verify`` reports what differs; PostgreSQL's swaps in new tables
 as the models describe them."""
 
+import dataclasses
 import logging
 import sys
+import threading
 import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -23,7 +25,7 @@ from service.domain.commands import (
 )
 from service.domain.upcasting import UpcasterRegistry
 from service.domain.values import Source
-from service.projections import fold_process, rebuild, shares
+from service.projections import fold_process, forked, rebuild, shares
 from service.projections.runner import Projector
 from service.projections.shares import SLOTS, Share, Split
 from service.store.event_store import EventStore
@@ -196,6 +198,80 @@ def test_a_job_that_cannot_be_sent_is_folded_in_one_process(
 
     assert _tables(database) == caught_up
     assert "no second fold process" in caplog.text
+
+
+def _forked_split() -> Split:
+    """``_split_between_the_two_pairs``, its second process forked once the log is read."""
+    return dataclasses.replace(_split_between_the_two_pairs(), forked=True)
+
+
+def test_a_rebuild_split_with_a_forked_process_writes_the_same_rows(
+    database: Database, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+):
+    """Each pair settled by another process, one of them a child forked from this one once the
+    log is read; the history's corrections move a statement from one pair, and so one
+    process, to the other. The test runner has threads of its own, which would rule a fork
+    out: the child touches none of what they hold."""
+    projector = _history(database)
+    caught_up = _tables(database)
+    projector.rebuild_split = _forked_split()
+    monkeypatch.setattr(forked, "may_fork", lambda: True)
+
+    with caplog.at_level(logging.INFO):
+        assert projector.rebuild() == projector.position()
+        assert _tables(database) == caught_up
+        assert projector.verify() == []
+
+    assert caplog.text.count("a forked process settles the pairs of slots") == 2
+    assert "a second process folds" not in caplog.text
+    assert "failed" not in caplog.text
+
+
+def test_a_forked_process_that_fails_leaves_its_share_to_the_parent(
+    database: Database, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+):
+    """The child fails before it sends its rows (only the child encodes a share): the replay
+    says so in the log and settles that share itself, with the same rows."""
+    projector = _history(database)
+    caught_up = _tables(database)
+    projector.rebuild_split = _forked_split()
+    monkeypatch.setattr(forked, "may_fork", lambda: True)
+
+    def broken(*_args: Any) -> Any:
+        raise RuntimeError("no rows from this child")
+
+    monkeypatch.setattr(rebuild, "share_rows", broken)
+
+    with caplog.at_level(logging.WARNING, logger=forked.__name__):
+        assert projector.rebuild() == projector.position()
+
+    assert _tables(database) == caught_up
+    assert "the forked process that settles the pairs of slots" in caplog.text
+    assert "failed (exit status 1)" in caplog.text
+
+
+def test_a_process_with_other_threads_settles_every_pair_itself(
+    database: Database, caplog: pytest.LogCaptureFixture
+):
+    """A fork is not safe beside another thread (a server's projector runs among several): the
+    replay neither forks nor starts a process, and its rows are the same."""
+    projector = _history(database)
+    caught_up = _tables(database)
+    projector.rebuild_split = _forked_split()
+    release = threading.Event()
+    other = threading.Thread(target=release.wait)
+    other.start()
+    try:
+        with caplog.at_level(logging.INFO):
+            assert projector.rebuild() == projector.position()
+    finally:
+        release.set()
+        other.join()
+
+    assert _tables(database) == caught_up
+    assert "no forked process (other threads run here)" in caplog.text
+    assert "a forked process settles" not in caplog.text
+    assert "a second process folds" not in caplog.text
 
 
 def test_verify_reports_a_row_the_replay_would_not_write(database: Database):

@@ -1,0 +1,102 @@
+"""Work done in a child forked from this process, its result sent back through a pipe.
+
+A replay that has read the whole log holds every statement's versions and every pair's pending
+events in memory; a child forked then inherits all of it for nothing, where a process started
+afresh would have to read and decode the log again (``fold_process``), which on PostgreSQL
+competes with the server for the second core. Forking is only safe while this process runs one
+thread: a lock another thread holds at the fork stays held in the child forever. So ``may_fork``
+is asked each time, and a caller that is told no does the work itself.
+
+The child runs only the work it is given, which must not touch anything the parent uses (a
+connection above all: its socket is shared, so a statement sent from the child would cut into
+the parent's). It writes the pickled result and leaves by ``os._exit``, so nothing the two
+share (connections, files, buffers) is closed or flushed twice, and no finaliser runs.
+"""
+
+import contextlib
+import logging
+import os
+import pickle
+import signal
+import sys
+import threading
+import traceback
+from collections.abc import Callable
+from typing import IO, Generic, TypeVar
+
+log = logging.getLogger(__name__)
+
+Result = TypeVar("Result")
+
+
+def may_fork() -> bool:
+    """Whether a fork is safe here: the platform has it and this process runs one thread."""
+    return hasattr(os, "fork") and threading.active_count() == 1
+
+
+class Forked(Generic[Result]):
+    """``work`` running in a forked child from construction until ``result``."""
+
+    def __init__(self, work: Callable[[], Result], *, name: str) -> None:
+        """Fork and start ``work`` in the child; ``name`` says what it does, in the log.
+        Raises ``OSError`` if no child can be made."""
+        self.name = name
+        read, write = os.pipe()
+        try:
+            pid = os.fork()
+        except OSError:
+            os.close(read)
+            os.close(write)
+            raise
+        if pid == 0:
+            os.close(read)
+            _child(work, write)
+        os.close(write)
+        self._pid: int | None = pid
+        self._pipe: IO[bytes] = os.fdopen(read, "rb")
+
+    def result(self) -> Result | None:
+        """What ``work`` returned, once the child sends it; None if the child failed (which it
+        says on standard error, and this says in the log)."""
+        try:
+            value = pickle.load(self._pipe)
+        except (EOFError, OSError, pickle.UnpicklingError) as error:
+            value, reason = None, repr(error)
+        status = self._reap()
+        if status != 0:
+            reason = f"exit status {status}"
+        if value is None or status != 0:
+            log.warning("the forked process that %s failed (%s)", self.name, reason)
+            return None
+        return value
+
+    def close(self) -> None:
+        """End the child if it still runs (the caller failed before taking its result)."""
+        if self._pid is not None:
+            with contextlib.suppress(ProcessLookupError):  # it has just ended by itself
+                os.kill(self._pid, signal.SIGKILL)
+            self._reap()
+        self._pipe.close()
+
+    def _reap(self) -> int:
+        if self._pid is None:
+            return 0
+        _pid, status = os.waitpid(self._pid, 0)
+        self._pid = None
+        return os.waitstatus_to_exitcode(status)
+
+
+def _child(work: Callable[[], object], pipe: int) -> None:
+    """The child's whole life: run ``work``, send its result, leave without cleaning up."""
+    code = 1
+    try:
+        message = pickle.dumps(work(), protocol=pickle.HIGHEST_PROTOCOL)
+        view = memoryview(message)
+        while view:
+            view = view[os.write(pipe, view) :]
+        code = 0
+    except BaseException:  # anything at all: the parent must hear of it, never hang
+        traceback.print_exc(file=sys.stderr)
+        sys.stderr.flush()
+    finally:
+        os._exit(code)

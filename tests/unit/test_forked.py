@@ -1,0 +1,77 @@
+"""Work in a forked child: its result comes back, its failure is reported rather than raised or
+waited on, and a child still running when its caller gives up is ended."""
+
+import logging
+import os
+import time
+from pathlib import Path
+
+import pytest
+
+from service.projections.forked import Forked
+
+
+def test_the_child_sends_back_what_its_work_returns():
+    parent = os.getpid()
+    child = Forked(lambda: {"pid": os.getpid(), "rows": [(1, "a"), (2, None)]}, name="counts")
+    try:
+        result = child.result()
+    finally:
+        child.close()
+    assert result is not None
+    assert result["rows"] == [(1, "a"), (2, None)]
+    assert result["pid"] != parent
+
+
+def test_a_result_larger_than_a_pipe_holds_arrives_whole():
+    payload = os.urandom(3 * 1024 * 1024)
+    child = Forked(lambda: payload, name="sends a lot")
+    try:
+        assert child.result() == payload
+    finally:
+        child.close()
+
+
+def test_a_child_that_raises_is_reported_and_gives_none(caplog: pytest.LogCaptureFixture):
+    def fails() -> None:
+        raise ValueError("nothing to settle")
+
+    child = Forked(fails, name="settles nothing")
+    try:
+        with caplog.at_level(logging.WARNING):
+            assert child.result() is None
+    finally:
+        child.close()
+    assert "the forked process that settles nothing failed (exit status 1)" in caplog.text
+
+
+def test_a_child_killed_by_a_signal_is_reported(caplog: pytest.LogCaptureFixture):
+    child = Forked(lambda: os.kill(os.getpid(), 9), name="is killed")
+    try:
+        with caplog.at_level(logging.WARNING):
+            assert child.result() is None
+    finally:
+        child.close()
+    assert "the forked process that is killed failed (exit status -9)" in caplog.text
+
+
+def test_closing_ends_a_child_that_still_runs(tmp_path: Path):
+    """The caller failed before it took the result: closing ends the child and reaps it."""
+    said = tmp_path / "pid"
+
+    def sleeps() -> None:
+        written = tmp_path / "pid.part"
+        written.write_text(str(os.getpid()))
+        written.rename(said)  # whole or not at all
+        time.sleep(600)
+
+    child = Forked(sleeps, name="sleeps")
+    while not said.exists():
+        time.sleep(0.01)
+    pid = int(said.read_text())
+
+    child.close()
+
+    with pytest.raises(ProcessLookupError):  # ended and reaped: no such process any more
+        os.kill(pid, 0)
+    child.close()  # a second close has nothing left to do
