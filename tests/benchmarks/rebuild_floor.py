@@ -102,7 +102,7 @@ def _folded_beforehand(
         def take_versions(self) -> list[tuple[Any, ...]]:
             return list(versions)
 
-        def take_rest(self) -> Rows:
+        def take_rest(self, _share: Any = None) -> Rows:
             return {name: list(found) for name, found in rest.items()}
 
     def fold_log(
