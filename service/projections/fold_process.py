@@ -96,7 +96,7 @@ def start(
     (not forked once the log is read: ``rebuild._fork_child``), the log is
     long enough for it to pay (its interpreter takes about a second to start), and another
     process can open the database (not a SQLite database in memory)."""
-    if split.forked or split.processes < 2 or until < split.from_events:
+    if split.forked or not split.shares_out(until):
         return None
     url = connection.engine.url
     if url.get_backend_name() == "sqlite" and ":memory:" in (url.database or ":memory:"):

@@ -215,7 +215,7 @@ def _fork_child(connection: Connection, fold: "Fold", *, until: int, split: Spli
     settles every pair, and says so). The child inherits the events read and the versions
     made, so it only settles; the COPY column types are read before the fork, as the child
     must send nothing on the connection it shares."""
-    if not split.forked or split.processes < 2 or until < split.from_events:
+    if not split.forked or not split.shares_out(until):
         return None
     if not forked.may_fork():
         log.info("no forked process (other threads run here): one process settles every pair")
@@ -494,18 +494,17 @@ class Fold:
     def take_rest(self, share: Share = EVERY_PAIR) -> Rows:
         """Everything still open of ``share``'s pairs: the end of the replay (the versions only
         if not taken yet). The other pairs are left as they are, for another call: a share
-        settled by a forked child (``forked_share``) is settled here if the child fails."""
+        settled by a forked child (``_fork_child``) is settled here if the child fails."""
         self._settle(share)
         rows, self._rows = self._rows, _no_rows()
         rows["statement_versions"].extend(self.take_versions())
         intervals, current = rows["stance_intervals"], rows["current_stances"]
-        whole = share == EVERY_PAIR
         for state in self._pairs.values():
-            if whole or share.holds(state.key):
+            if share.holds(state.key):
                 intervals.extend(map(tuple, state.open_rows.values()))
                 if (row := state.timeline.current) is not None:
                     current.append(self._current_row(state.key, row))
-        rows["stance_pairs"].extend(p for p in self._listed if whole or share.holds(p))
+        rows["stance_pairs"].extend(filter(share.holds, self._listed))
         return rows
 
     # --- the first pass: versions, in log order ----------------------------------------
@@ -567,9 +566,8 @@ class Fold:
         """Apply the pending ops of ``share``'s pairs; the others' stay pending."""
         self.pending = 0
         pairs, pending, self._ops = self._pairs, self._ops, {}
-        whole = share == EVERY_PAIR
         for key, ops in pending.items():
-            if not (whole or share.holds(key)):
+            if not share.holds(key):
                 self._ops[key] = ops
                 continue
             state = pairs.get(key)

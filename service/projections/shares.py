@@ -24,6 +24,8 @@ class Share:
     high: int
 
     def holds(self, pair: Pair) -> bool:
+        if self.low == 0 and self.high == SLOTS:  # every pair: no digest to make
+            return True
         return self.low <= slot(pair) < self.high
 
 
@@ -48,13 +50,17 @@ class Split:
     """How a replay deals its pairs out: to ``processes`` processes (1 or 2) once the log holds
     ``from_events`` events, the second process taking the slots from ``at`` on. ``forked``: the
     second process is forked once the log is read, inheriting the events read and the versions
-    made (``forked_share``), rather than started at once to read the log itself
+    made (``rebuild._fork_child``), rather than started at once to read the log itself
     (``fold_process``)."""
 
     processes: int = 1
     from_events: int = 0
     at: int = SLOTS // 2
     forked: bool = False
+
+    def shares_out(self, events: int) -> bool:
+        """Whether a log of ``events`` events goes to a second process at all."""
+        return self.processes >= 2 and events >= self.from_events
 
 
 NO_SPLIT = Split()

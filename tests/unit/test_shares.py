@@ -11,7 +11,7 @@ from sqlalchemy import create_engine
 
 from service.commands import UPCASTERS
 from service.projections import fold_process
-from service.projections.shares import SLOTS, Split, cut, slot
+from service.projections.shares import EVERY_PAIR, SLOTS, Share, Split, cut, slot
 
 ids = st.text(min_size=1, max_size=20)
 
@@ -20,6 +20,13 @@ ids = st.text(min_size=1, max_size=20)
 def test_a_cut_gives_every_pair_to_exactly_one_share(actor: str, topic: str, at: int):
     mine, theirs = cut(at)
     assert mine.holds((actor, topic)) != theirs.holds((actor, topic))
+
+
+@given(actor=ids, topic=ids)
+def test_the_share_of_every_slot_holds_every_pair(actor: str, topic: str):
+    """``EVERY_PAIR`` answers without a digest; a share of every slot made anew says the same."""
+    assert EVERY_PAIR.holds((actor, topic))
+    assert Share(0, SLOTS).holds((actor, topic))
 
 
 def test_a_pair_has_the_same_slot_in_another_process():
