@@ -18,7 +18,9 @@ or fails, the caller folds the share itself and says so in the log: a rebuild is
 never wrong.
 """
 
+import gc
 import logging
+import os
 import pickle
 import subprocess
 import sys
@@ -121,17 +123,30 @@ def fold(job: Job) -> ShareRows:
     engine = create_db_engine(job.url, poolclass=NullPool)
     try:
         with engine.connect() as connection:
-            rows = rebuild.fold_here(connection, job.upcasters, job.share, until=job.until)
+            rows = rebuild.fold_here(
+                connection, job.upcasters, job.share, until=job.until, kept=_KEPT_UNTIL_EXIT
+            )
             return rebuild.share_rows(connection, rows, rebuild.copy_types(connection))
     finally:
         engine.dispose()
 
 
+_KEPT_UNTIL_EXIT: list[object] = []
+"""What the fold held, never freed: see ``main``."""
+
+
 def main() -> None:
+    """Fold, send the rows, and leave by ``os._exit``, with the collector off throughout: the
+    caller waits for this process to end, and freeing the fold's versions, timelines and
+    rows one object at a time, then the interpreter's own teardown, took longer than sending
+    them (as would a collection of the rows before they are sent, none of which is garbage)."""
+    gc.disable()
     job = pickle.load(sys.stdin.buffer)
     rows = fold(job)
     pickle.dump(rows, sys.stdout.buffer, protocol=pickle.HIGHEST_PROTOCOL)
     sys.stdout.buffer.flush()
+    sys.stderr.flush()
+    os._exit(0)
 
 
 if __name__ == "__main__":

@@ -28,6 +28,10 @@ log = logging.getLogger(__name__)
 
 Result = TypeVar("Result")
 
+KEPT_UNTIL_EXIT: list[object] = []
+"""What a child's work leaves here stays alive until the child leaves, and is never freed
+object by object: ``os._exit`` hands the memory back at once. Nothing is left here in a parent."""
+
 
 def may_fork() -> bool:
     """Whether a fork is safe here: the platform has it and this process runs one thread."""

@@ -144,10 +144,13 @@ def replay(
     fresh: bool = False,
     split: Split = NO_SPLIT,
     loaded: Callable[[str], None] | None = None,
+    kept: list[Any] | None = None,
 ) -> tuple[int, int]:
     """Apply the log up to position ``until`` (None: its end) to the empty ``tables``; returns
     how many events were read and the position of the last one (0 for none). ``fresh``: the
-    tables were created in this transaction, so PostgreSQL may load them frozen. ``split``:
+    tables were created in this transaction, so PostgreSQL may load them frozen. ``kept``:
+    where to leave what the replay held (the fold and its rows), for a process that will
+    leave without freeing them (``forked``). ``split``:
     when a second process folds a share of the pairs (``fold_process``, ``_fork_child``). If
     it fails, this process folds that share too, and says so in the log. ``loaded``: told the
     name of each table once all its rows are in (a rebuild indexes it then).
@@ -191,6 +194,8 @@ def replay(
                 theirs = ShareRows(fold.take_rest(child.share), {})  # failed: settle it here
             writer.write(rest, theirs)
             writer.finish()
+            if kept is not None:
+                kept.extend((fold, versions, rest, theirs))
         finally:
             if helper is not None:
                 helper.close()
@@ -297,15 +302,23 @@ def fold_log(
 
 
 def fold_here(
-    connection: Connection, upcasters: UpcasterRegistry, share: Share, *, until: int
+    connection: Connection,
+    upcasters: UpcasterRegistry,
+    share: Share,
+    *,
+    until: int,
+    kept: list[Any] | None = None,
 ) -> "Rows":
     """What the second process of a split replay makes: the rows of ``share``'s pairs, the
-    versions aside. A replay whose second process failed calls this itself."""
+    versions aside. A replay whose second process failed calls this itself. ``kept``: as
+    ``replay``'s, where the fold is left."""
     fold = Fold(DriverValues(connection.dialect.name == "sqlite"), share=share, versions=False)
     rows = _no_rows()
     with paused_collector:
         fold_log(connection, upcasters, fold, until=until, settled=partial(_extend, rows))
         _extend(rows, fold.take_rest())
+    if kept is not None:
+        kept.append(fold)
     return rows
 
 

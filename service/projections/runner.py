@@ -8,7 +8,9 @@ write and the catch-up loop for events written by other processes. A rebuild fro
 empty tables entirely in memory and writes the same rows.
 """
 
+import gc
 import json
+import logging
 import os
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
@@ -20,12 +22,14 @@ from sqlalchemy import Connection, Index, select
 from sqlmodel import Session
 
 from service.db import Database
-from service.projections import checkpoints, rebuild
+from service.projections import checkpoints, forked, rebuild
 from service.projections.catalog import CatalogProjection
 from service.projections.shares import Split
 from service.projections.statements import StatementProjection
 from service.store.event_store import EventStore, RecordedEvent
 from service.store.read_model_tables import ReadModelTables
+
+log = logging.getLogger(__name__)
 
 CHECKPOINT = "read_models"
 SQLITE_SPLIT = Split(processes=min(2, os.cpu_count() or 1), from_events=50_000, at=448)
@@ -82,11 +86,15 @@ class Projector:
         batch_size: int = 2000,
         change_hooks: Sequence[ChangeHook] = (),
         rebuild_split: Split | None = None,
+        rebuild_in_child: bool = True,
     ) -> None:
         """``rebuild_split``: how a rebuild or verify deals its pairs out to processes; None
-        for the backend's own way (``SQLITE_SPLIT``, ``POSTGRES_SPLIT``)."""
+        for the backend's own way (``SQLITE_SPLIT``, ``POSTGRES_SPLIT``).
+        ``rebuild_in_child``: whether a rebuild runs in a child forked for it where a fork is
+        safe (``rebuild``)."""
         self.database = database
         self.rebuild_split = rebuild_split
+        self.rebuild_in_child = rebuild_in_child
         self.store = store
         self.batch_size = batch_size
         self.change_hooks = list(change_hooks)
@@ -174,20 +182,55 @@ class Projector:
         Readers keep seeing the old tables until the commit, never a half-built matrix. Webhook
         hooks are not called: a rebuild recomputes history, it does not announce it again.
         The replay is ``rebuild.replay``, which writes the same rows as catching up would.
+
+        Where a fork is safe (``forked.may_fork``: a command line's process, not a server's)
+        the rebuild runs in a child forked for it, on connections of its own. The replay
+        holds millions of objects by its end (a version and its row per statement, a tuple
+        per rectangle), and freeing them one at a time took 0.45 s of a 7 s rebuild at
+        200,000 statements, on either backend, after the last index was built: the child
+        leaves without freeing anything, and this process's memory never grows by a
+        replay's. If the child fails, this process rebuilds itself, and raises what the
+        replay raises.
         """
+        if self._may_rebuild_in_child():
+            child = forked.Forked(self._rebuild_in_child, name="rebuilds the read models")
+            log.info("a forked process rebuilds the read models")
+            try:
+                applied = child.result()
+            finally:
+                child.close()
+            if applied is not None:
+                return applied
+            log.warning("rebuilding the read models in this process instead")
+        return self._rebuild_here()
+
+    def _may_rebuild_in_child(self) -> bool:
+        url = self.database.engine.url
+        in_memory = self.database.is_sqlite and ":memory:" in (url.database or ":memory:")
+        return self.rebuild_in_child and not in_memory and forked.may_fork()
+
+    def _rebuild_in_child(self) -> int:
+        """The forked child's work: the rebuild, on connections of its own. The parent's
+        pooled connections are left untouched (``dispose(close=False)``, as SQLAlchemy
+        prescribes after a fork): they share their sockets and files with the parent."""
+        self.database.engine.dispose(close=False)
+        gc.disable()  # what the replay kept would be collected in vain: the child then leaves
+        return self._rebuild_here(kept=forked.KEPT_UNTIL_EXIT)
+
+    def _rebuild_here(self, *, kept: list[Any] | None = None) -> int:
         with self.database.write() as session, _page_cache(session.connection()):
             connection = session.connection()
             checkpoints.lock(connection, CHECKPOINT)
             if self.database.is_sqlite:
-                applied, position = self._rebuild_in_place(connection)
+                applied, position = self._rebuild_in_place(connection, kept)
             else:
-                applied, position = self._rebuild_beside(connection)
+                applied, position = self._rebuild_beside(connection, kept)
             checkpoints.save(connection, CHECKPOINT, position)
             checkpoints.clear_rebuild_marker(connection)
         _analyse(self.database)
         return applied
 
-    def _rebuild_in_place(self, connection: Connection) -> tuple[int, int]:
+    def _rebuild_in_place(self, connection: Connection, kept: list[Any] | None) -> tuple[int, int]:
         """SQLite: drop the secondary indexes, empty the tables, replay, index again by sorting
         once each, which is far cheaper than inserting into them row by row. DDL is
         transactional there and readers keep their snapshot of the old tables meanwhile.
@@ -208,10 +251,15 @@ class Projector:
                     index.create(connection)
 
         return rebuild.replay(
-            connection, tables, self.store.upcasters, split=self._split(), loaded=index_again
+            connection,
+            tables,
+            self.store.upcasters,
+            split=self._split(),
+            loaded=index_again,
+            kept=kept,
         )
 
-    def _rebuild_beside(self, connection: Connection) -> tuple[int, int]:
+    def _rebuild_beside(self, connection: Connection, kept: list[Any] | None) -> tuple[int, int]:
         """PostgreSQL: replay into new tables beside the live ones, index them, and swap them
         in just before the commit. Dropping the live indexes instead would lock readers out
         for the whole rebuild, and keeping them meant updating five B-trees per rectangle in
@@ -231,6 +279,7 @@ class Projector:
             fresh=True,
             split=self._split(),
             loaded=partial(shadow.index_shadow, connection),
+            kept=kept,
         )
         shadow.swap(connection)
         return found

@@ -4,6 +4,7 @@ as the models describe them."""
 
 import dataclasses
 import logging
+import os
 import sys
 import threading
 import uuid
@@ -40,10 +41,12 @@ STANCES = ["opposes", "leans_opposes", "neutral", "leans_supports", "supports"]
 
 def _history(database: Database) -> Projector:
     """Statements on two pairs with equal and out-of-order stated_at, then every later kind of
-    event; the projector catches up after each write, in batches of two."""
+    event; the projector catches up after each write, in batches of two. Its rebuilds run in
+    this process (what a forked child logs, ``caplog`` would not see), but where a test asks
+    for a child (``_in_a_child``)."""
     services = services_for(database, min_confidence=0.5)
     services.bus.after_write = []
-    projector = Projector(database, services.store, batch_size=2)
+    projector = Projector(database, services.store, batch_size=2, rebuild_in_child=False)
     two_actors_one_topic(services, "UZ")
     ids = [uuid.uuid4() for _ in range(12)]
     days = [5, 1, 5, 9, 3, 5, 0, 7, 7, 2, 11, 4]
@@ -310,6 +313,72 @@ def test_a_rebuild_reads_the_log_upcast(database: Database):
         quotes = session.connection().execute(select(versions.c.quote)).scalars().all()
     assert quotes and all(quote.endswith("!") for quote in quotes)
     assert projector.verify() == []
+
+
+_REPLAY = rebuild.replay
+
+
+def _in_a_child(
+    projector: Projector, monkeypatch: pytest.MonkeyPatch, *, replays_in: str = "the child"
+) -> None:
+    """Rebuilds of ``projector`` in a forked child from now on, the replay made to fail in the
+    other process than ``replays_in`` ("the child" or "the parent")."""
+    projector.rebuild_in_child = True
+    monkeypatch.setattr(forked, "may_fork", lambda: True)
+    parent = os.getpid()
+
+    def replay_in_one_process(*args: Any, **kwargs: Any) -> Any:
+        if (os.getpid() == parent) != (replays_in == "the parent"):
+            raise RuntimeError(f"replayed outside {replays_in}")
+        return _REPLAY(*args, **kwargs)
+
+    monkeypatch.setattr(rebuild, "replay", replay_in_one_process)
+
+
+def test_a_rebuild_in_a_forked_child_writes_the_rows_catching_up_wrote(
+    database: Database, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+):
+    """The replay fails in this process, so the rows are the child's. It rebuilds on
+    connections of its own and leaves this process's pool as it was: the tables are read back
+    through it afterwards, and a write goes on through it."""
+    projector = _history(database)
+    caught_up = _tables(database)
+    _in_a_child(projector, monkeypatch)
+
+    with caplog.at_level(logging.INFO):
+        assert projector.rebuild() == projector.position()
+
+    assert "a forked process rebuilds the read models" in caplog.text
+    assert "failed" not in caplog.text
+    assert _tables(database) == caught_up
+    services = services_for(database)
+    services.bus.after_write = []
+    services.bus.execute(RetractStatement(_a_counting_statement(database), reason="withdrawn"))
+    assert projector.catch_up() == 1
+
+
+def _a_counting_statement(database: Database) -> uuid.UUID:
+    versions = ReadModelTables.live().statement_versions
+    with database.read() as session:
+        query = select(versions.c.statement_id).where(versions.c.counts).limit(1)
+        return uuid.UUID(str(session.connection().execute(query).scalar_one()))
+
+
+def test_a_rebuild_whose_child_fails_is_done_in_this_process(
+    database: Database, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+):
+    """The child fails before it commits (its replay raises): this process says so and
+    rebuilds itself, with the same rows."""
+    projector = _history(database)
+    caught_up = _tables(database)
+    _in_a_child(projector, monkeypatch, replays_in="the parent")
+
+    with caplog.at_level(logging.WARNING):
+        assert projector.rebuild() == projector.position()
+
+    assert "the forked process that rebuilds the read models failed (exit status 1)" in caplog.text
+    assert "rebuilding the read models in this process instead" in caplog.text
+    assert _tables(database) == caught_up
 
 
 _HERE = "relnamespace = current_schema()::regnamespace"
