@@ -35,7 +35,7 @@ from sqlalchemy import Connection, Table
 from service.domain.ids import uuid_from_int
 from service.domain.upcasting import UpcasterRegistry
 from service.projections import bulk, fold_process, forked
-from service.projections.catalog import CATALOG_EVENTS, CatalogProjection
+from service.projections.catalog import CATALOG_EVENTS, CatalogFold, CatalogProjection
 from service.projections.forked import Forked
 from service.projections.pairs import (
     CHANGE_COLUMNS,
@@ -171,7 +171,7 @@ def replay(
         try:
             own = EVERY_PAIR if helper is None else helper.others
             fold = Fold(DriverValues(sqlite), share=own)
-            catalog = CatalogProjection(tables)
+            catalog = CatalogFold(tables)
             found = fold_log(
                 connection, upcasters, fold, until=until, settled=writer.write, catalog=catalog
             )
@@ -193,6 +193,7 @@ def replay(
             if child is not None and (theirs := child.process.result()) is None:
                 theirs = ShareRows(fold.take_rest(child.share), {})  # failed: settle it here
             writer.write(rest, theirs)
+            catalog.write(connection)
             writer.finish()
             if kept is not None:
                 kept.extend((fold, versions, rest, theirs))
@@ -279,7 +280,7 @@ def fold_log(
     *,
     until: int,
     settled: Callable[["Rows"], None],
-    catalog: CatalogProjection | None = None,
+    catalog: CatalogProjection | CatalogFold | None = None,
 ) -> tuple[int, int]:
     """Read the log up to ``until`` into ``fold`` (and ``catalog``, if given), handing the rows
     of each settling to ``settled`` but the last (``Fold.take_rest``); returns how many events

@@ -23,6 +23,8 @@ from service.domain.commands import (
     CorrectStatement,
     RejectStatement,
     RetractStatement,
+    UpdateActor,
+    UpdateTopic,
 )
 from service.domain.upcasting import UpcasterRegistry
 from service.domain.values import Source
@@ -41,9 +43,9 @@ STANCES = ["opposes", "leans_opposes", "neutral", "leans_supports", "supports"]
 
 def _history(database: Database) -> Projector:
     """Statements on two pairs with equal and out-of-order stated_at, then every later kind of
-    event; the projector catches up after each write, in batches of two. Its rebuilds run in
-    this process (what a forked child logs, ``caplog`` would not see), but where a test asks
-    for a child (``_in_a_child``)."""
+    event, the catalog's updates included; the projector catches up after each write, in
+    batches of two. Its rebuilds run in this process (what a forked child logs, ``caplog``
+    would not see), but where a test asks for a child (``_in_a_child``)."""
     services = services_for(database, min_confidence=0.5)
     services.bus.after_write = []
     projector = Projector(database, services.store, batch_size=2, rebuild_in_child=False)
@@ -72,6 +74,9 @@ def _history(database: Database) -> Projector:
         ),
         RetractStatement(ids[5], reason="misattributed"),
         CorrectStatement(ids[6], reason="date", stated_at=BASE + timedelta(days=12)),
+        UpdateActor("a1", role="Foreign Minister", aliases=["A. One"]),
+        UpdateTopic("t1", title="T one", keywords=["one"]),
+        UpdateActor("a1", country=None),
     ]
     for command in later:
         services.bus.execute(command)
