@@ -44,16 +44,19 @@ shared until either side writes to them, are copied as the parent writes the ver
 made that write 1.5 s instead of 1.15. The process started afresh reads the log on the second
 core while this one does, which costs nothing here."""
 POSTGRES_SPLIT = Split(
-    processes=min(2, os.cpu_count() or 1), from_events=50_000, at=512, forked=True
+    processes=min(2, os.cpu_count() or 1), from_events=50_000, at=544, forked=True
 )
 """How a PostgreSQL rebuild or verify deals out its pairs unless told otherwise: once the log
-is read, a child forked then settles half of them (``rebuild._fork_child``) while this process
-sends the versions and settles the rest. A process started afresh measured no faster here
-(10.6 to 12.8 s against 10.8 to 11.0 s): it reads and decodes the log again, while the server
-already takes the second core to render it. The forked child reads nothing: it inherits the
-events read and the versions made (200,000 statements: 6.68 to 6.94 s against 7.17 to 7.24 s
-in one process, alternating on one database). In a process with other threads (the server's
-projector) no fork is safe, and one process settles every pair."""
+is read, a child forked then settles the pairs of slots 544 and up, 47% of them
+(``rebuild._fork_child``), while this process sends the versions and settles the rest. A
+process started afresh measured no faster here (10.6 to 12.8 s against 10.8 to 11.0 s): it
+reads and decodes the log again, while the server already takes the second core to render it.
+The forked child reads nothing: it inherits the events read and the versions made (200,000
+statements: 6.68 to 6.94 s against 7.17 to 7.24 s in one process, alternating on one
+database). The child's share is the smaller: it also encodes its rows for COPY, while this
+process sends its own as soon as its share is settled (``_Writer.write_ahead``); at an even
+cut this one waited for the child's rows for some 0.2 s more. In a process with other threads
+(the server's projector) no fork is safe, and one process settles every pair."""
 
 ChangeHook = Callable[[Connection, Sequence[dict[str, Any]]], None]
 """Called inside the batch's transaction with the stance changes it caused (the outbox)."""
