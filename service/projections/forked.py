@@ -22,7 +22,7 @@ import sys
 import threading
 import traceback
 from collections.abc import Callable
-from typing import IO, Generic, TypeVar
+from typing import IO, Generic, TypeVar, cast
 
 log = logging.getLogger(__name__)
 
@@ -57,29 +57,41 @@ class Forked(Generic[Result]):
             _child(work, write)
         os.close(write)
         self._pid: int | None = pid
+        self._delivered = False
         self._pipe: IO[bytes] = os.fdopen(read, "rb")
 
     def result(self) -> Result | None:
         """What ``work`` returned, once the child sends it; None if the child failed (which it
-        says on standard error, and this says in the log)."""
+        says on standard error, and this says in the log).
+
+        A result that arrives whole is the child's last act, so this returns at once, without
+        waiting for the child to end: the kernel takes apart a child that held a replay's
+        memory in 0.06 to 0.11 s, and ``close`` reaps it later, or a later ``Forked`` does."""
         try:
             value = pickle.load(self._pipe)
         except (EOFError, OSError, pickle.UnpicklingError) as error:
             value, reason = None, repr(error)
+        if value is not None:
+            self._delivered = True
+            return cast(Result, value)
         status = self._reap()
         if status != 0:
             reason = f"exit status {status}"
-        if value is None or status != 0:
-            log.warning("the forked process that %s failed (%s)", self.name, reason)
-            return None
-        return value
+        log.warning("the forked process that %s failed (%s)", self.name, reason)
+        return None
 
     def close(self) -> None:
-        """End the child if it still runs (the caller failed before taking its result)."""
+        """End the child if it still runs (the caller failed before taking its result), and
+        reap it; a child that has sent its result is reaped once it has ended by itself."""
         if self._pid is not None:
-            with contextlib.suppress(ProcessLookupError):  # it has just ended by itself
-                os.kill(self._pid, signal.SIGKILL)
-            self._reap()
+            if self._delivered:
+                _LEAVING.append(self._pid)
+                self._pid = None
+            else:
+                with contextlib.suppress(ProcessLookupError):  # it has just ended by itself
+                    os.kill(self._pid, signal.SIGKILL)
+                self._reap()
+        _reap_the_departed()
         self._pipe.close()
 
     def _reap(self) -> int:
@@ -88,6 +100,19 @@ class Forked(Generic[Result]):
         _pid, status = os.waitpid(self._pid, 0)
         self._pid = None
         return os.waitstatus_to_exitcode(status)
+
+
+_LEAVING: list[int] = []
+"""Children that have sent their result and may still be ending; reaped without waiting."""
+
+
+def _reap_the_departed() -> None:
+    """Reap those of ``_LEAVING`` that have ended; the rest stay listed."""
+    for pid in list(_LEAVING):
+        with contextlib.suppress(ChildProcessError):  # reaped already by someone else
+            if os.waitpid(pid, os.WNOHANG) == (0, 0):
+                continue
+        _LEAVING.remove(pid)
 
 
 def _child(work: Callable[[], object], pipe: int) -> None:

@@ -32,31 +32,34 @@ from service.store.read_model_tables import ReadModelTables
 log = logging.getLogger(__name__)
 
 CHECKPOINT = "read_models"
-SQLITE_SPLIT = Split(processes=min(2, os.cpu_count() or 1), from_events=50_000, at=448)
+SQLITE_SPLIT = Split(processes=min(2, os.cpu_count() or 1), from_events=50_000, at=512)
 """How a SQLite rebuild or verify deals out its pairs unless told otherwise: from 50,000 events,
-with a second core, a second process folds some 56% of them (``fold_process``) while this one
+with a second core, a second process folds half of them (``fold_process``) while this one
 writes the versions and folds the rest (on 200,000 statements, 15.8 s before, 12.4 to 12.9 s
 after; at 50,000 events, 3.6 to 3.8 s against 3.9 to 4.7 s). Below that, the second
-interpreter's start, about a second, is a growing part of the whole, so it is not tried.
+interpreter's start, about a second, is a growing part of the whole, so it is not tried. It
+had 56% while this process wrote every rectangle after its rows arrived; this one now
+inserts its own while the other finishes (``_Writer.write_ahead``), and at 56% still waited
+0.5 s for the other's rows, about as long as at half (most of it taking them off the pipe).
 
 A forked process measured no faster on SQLite (8.3 s against 7.8 to 8.4): its child's pages,
 shared until either side writes to them, are copied as the parent writes the versions, which
 made that write 1.5 s instead of 1.15. The process started afresh reads the log on the second
 core while this one does, which costs nothing here."""
 POSTGRES_SPLIT = Split(
-    processes=min(2, os.cpu_count() or 1), from_events=50_000, at=544, forked=True
+    processes=min(2, os.cpu_count() or 1), from_events=50_000, at=512, forked=True
 )
 """How a PostgreSQL rebuild or verify deals out its pairs unless told otherwise: once the log
-is read, a child forked then settles the pairs of slots 544 and up, 47% of them
-(``rebuild._fork_child``), while this process sends the versions and settles the rest. A
-process started afresh measured no faster here (10.6 to 12.8 s against 10.8 to 11.0 s): it
-reads and decodes the log again, while the server already takes the second core to render it.
-The forked child reads nothing: it inherits the events read and the versions made (200,000
-statements: 6.68 to 6.94 s against 7.17 to 7.24 s in one process, alternating on one
-database). The child's share is the smaller: it also encodes its rows for COPY, while this
-process sends its own as soon as its share is settled (``_Writer.write_ahead``); at an even
-cut this one waited for the child's rows for some 0.2 s more. In a process with other threads
-(the server's projector) no fork is safe, and one process settles every pair."""
+is read, a child forked then settles half of them (``rebuild._fork_child``) while this process
+sends the versions and settles the rest. A process started afresh measured no faster here
+(10.6 to 12.8 s against 10.8 to 11.0 s): it reads and decodes the log again, while the server
+already takes the second core to render it. The forked child reads nothing: it inherits the
+events read and the versions made (200,000 statements: 6.68 to 6.94 s against 7.17 to 7.24 s
+in one process, alternating on one database). The child also encodes its rows for COPY, and
+this process sends its own as soon as its share is settled (``_Writer.write_ahead``): which
+of the two waits for the other at an even cut changed from run to run (at 544 slots of 1,024
+for this one it was this one, by up to 0.9 s, in a slow sitting). In a process with other
+threads (the server's projector) no fork is safe, and one process settles every pair."""
 
 ChangeHook = Callable[[Connection, Sequence[dict[str, Any]]], None]
 """Called inside the batch's transaction with the stance changes it caused (the outbox)."""

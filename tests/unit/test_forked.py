@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from service.projections import forked
 from service.projections.forked import Forked
 
 
@@ -73,5 +74,25 @@ def test_closing_ends_a_child_that_still_runs(tmp_path: Path):
     child.close()
 
     with pytest.raises(ProcessLookupError):  # ended and reaped: no such process any more
+        os.kill(pid, 0)
+    child.close()  # a second close has nothing left to do
+
+
+def test_a_child_that_has_sent_its_result_is_reaped_without_waiting_for_its_end():
+    """The result is the child's last act: closing does not wait for the child to end (the
+    kernel takes a while to take a large one apart), and it is reaped once it has, leaving no
+    zombie behind."""
+    child = Forked(os.getpid, name="says its pid")
+    pid = child.result()
+    assert pid is not None and pid != os.getpid()
+
+    child.close()
+
+    deadline = time.monotonic() + 30
+    while pid in forked._LEAVING and time.monotonic() < deadline:
+        time.sleep(0.01)
+        forked._reap_the_departed()
+    assert pid not in forked._LEAVING
+    with pytest.raises(ProcessLookupError):  # reaped: not even a zombie is left
         os.kill(pid, 0)
     child.close()  # a second close has nothing left to do
