@@ -1,6 +1,6 @@
 """A share of a replay's pairs folded in a second process, beside the one that writes.
 
-Making the segments and rectangles of each pair (the second pass of ``rebuild.Fold``) is pure
+Making the segments and rectangles of each pair (the second pass of ``fold.Fold``) is pure
 Python and the largest part of a rebuild; one interpreter runs it on one core. Every rule works
 within one pair, so a second process can fold the same log for half of the pairs while the
 first folds the other half, and then hand its rows over to be written in the first one's

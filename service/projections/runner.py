@@ -39,7 +39,7 @@ writes the versions and folds the rest (on 200,000 statements, 15.8 s before, 12
 after; at 50,000 events, 3.6 to 3.8 s against 3.9 to 4.7 s). Below that, the second
 interpreter's start, about a second, is a growing part of the whole, so it is not tried. It
 had 56% while this process wrote every rectangle after its rows arrived; this one now
-inserts its own while the other finishes (``_Writer.write_ahead``), and at 56% still waited
+inserts its own while the other finishes (``Writer.write_ahead``), and at 56% still waited
 0.5 s for the other's rows, about as long as at half (most of it taking them off the pipe).
 
 A forked process measured no faster on SQLite (8.3 s against 7.8 to 8.4): its child's pages,
@@ -56,7 +56,7 @@ sends the versions and settles the rest. A process started afresh measured no fa
 already takes the second core to render it. The forked child reads nothing: it inherits the
 events read and the versions made (200,000 statements: 6.68 to 6.94 s against 7.17 to 7.24 s
 in one process, alternating on one database). The child also encodes its rows for COPY, and
-this process sends its own as soon as its share is settled (``_Writer.write_ahead``): which
+this process sends its own as soon as its share is settled (``Writer.write_ahead``): which
 of the two waits for the other at an even cut changed from run to run (at 544 slots of 1,024
 for this one it was this one, by up to 0.9 s, in a slow sitting). In a process with other
 threads (the server's projector) no fork is safe, and one process settles every pair."""

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta, timezone
 from hypothesis import given
 from hypothesis import strategies as st
 
-from service.projections.rebuild import DriverValues
+from service.projections.fold import DriverValues
 from service.store.driver_sql import sqlite_time
 
 instants = st.datetimes(
