@@ -86,7 +86,7 @@ def fresh_log_statistics(connection: Connection) -> None:
 
 def vacuum_new_tables(database: Database) -> None:
     """On PostgreSQL, VACUUM the new tables, which sets the visibility map of the pages the
-    catalog projection wrote row by row (the rest came frozen, and is skipped), so index-only
+    catalog was inserted in (``CatalogFold``; the rest came frozen, and is skipped), so index-only
     scans need not visit them. It takes no lock readers or writers wait for, and runs after the
     commit, so the new tables are already served. The planner's statistics came with the
     tables (``ReadModelTables.index_shadow``). SQLite keeps no such statistics."""
