@@ -15,7 +15,7 @@ import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import partial
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import Connection, Index, select
 from sqlmodel import Session
@@ -60,6 +60,9 @@ of the two waits for the other at an even cut changed from run to run (at 544 sl
 for this one it was this one, by up to 0.9 s, in a slow sitting). In a process with other
 threads (the server's projector) no fork is safe, and one process settles every pair."""
 
+Done = TypeVar("Done")
+"""What a rebuild or verify returns, from a child or from this process."""
+
 ChangeHook = Callable[[Connection, Sequence[dict[str, Any]]], None]
 """Called inside the batch's transaction with the stance changes it caused (the outbox)."""
 
@@ -91,15 +94,15 @@ class Projector:
         batch_size: int = 2000,
         change_hooks: Sequence[ChangeHook] = (),
         rebuild_split: Split | None = None,
-        rebuild_in_child: bool = True,
+        replay_in_child: bool = True,
     ) -> None:
         """``rebuild_split``: how a rebuild or verify deals its pairs out to processes; None
         for the backend's own way (``SQLITE_SPLIT``, ``POSTGRES_SPLIT``).
-        ``rebuild_in_child``: whether a rebuild runs in a child forked for it where a fork is
-        safe (``rebuild``)."""
+        ``replay_in_child``: whether a rebuild or verify runs in a child forked for it where a
+        fork is safe (``rebuild``)."""
         self.database = database
         self.rebuild_split = rebuild_split
-        self.rebuild_in_child = rebuild_in_child
+        self.replay_in_child = replay_in_child
         self.store = store
         self.batch_size = batch_size
         self.change_hooks = list(change_hooks)
@@ -197,32 +200,44 @@ class Projector:
         replay's. If the child fails, this process rebuilds itself, and raises what the
         replay raises.
         """
-        if self._may_rebuild_in_child():
-            child = forked.Forked(self._rebuild_in_child, name="rebuilds the read models")
-            log.info("a forked process rebuilds the read models")
+        return self._in_a_child_if_safe(
+            self._rebuild_here,
+            name="rebuilds the read models",
+            instead="rebuilding the read models in this process instead",
+        )
+
+    def _in_a_child_if_safe(
+        self, work: Callable[[list[Any] | None], Done], *, name: str, instead: str
+    ) -> Done:
+        """``work`` (a rebuild or a verify) in a child forked for it where a fork is safe,
+        its replay's objects kept until the child leaves, else here; here too if the child
+        fails, saying so (``instead``)."""
+        if self._may_replay_in_child():
+            child = forked.Forked(partial(self._in_child, work), name=name)
+            log.info("a forked process %s", name)
             try:
-                applied = child.result()
+                done = child.result()
             finally:
                 child.close()
-            if applied is not None:
-                return applied
-            log.warning("rebuilding the read models in this process instead")
-        return self._rebuild_here()
+            if done is not None:
+                return done
+            log.warning(instead)
+        return work(None)
 
-    def _may_rebuild_in_child(self) -> bool:
+    def _may_replay_in_child(self) -> bool:
         url = self.database.engine.url
         in_memory = self.database.is_sqlite and ":memory:" in (url.database or ":memory:")
-        return self.rebuild_in_child and not in_memory and forked.may_fork()
+        return self.replay_in_child and not in_memory and forked.may_fork()
 
-    def _rebuild_in_child(self) -> int:
-        """The forked child's work: the rebuild, on connections of its own. The parent's
-        pooled connections are left untouched (``dispose(close=False)``, as SQLAlchemy
-        prescribes after a fork): they share their sockets and files with the parent."""
+    def _in_child(self, work: Callable[[list[Any] | None], Done]) -> Done:
+        """The forked child's work, on connections of its own. The parent's pooled
+        connections are left untouched (``dispose(close=False)``, as SQLAlchemy prescribes
+        after a fork): they share their sockets and files with the parent."""
         self.database.engine.dispose(close=False)
         gc.disable()  # what the replay kept would be collected in vain: the child then leaves
-        return self._rebuild_here(kept=forked.KEPT_UNTIL_EXIT)
+        return work(forked.KEPT_UNTIL_EXIT)
 
-    def _rebuild_here(self, *, kept: list[Any] | None = None) -> int:
+    def _rebuild_here(self, kept: list[Any] | None) -> int:
         with self.database.write() as session, rebuild_settings.page_cache(session.connection()):
             connection = session.connection()
             checkpoints.lock(connection, CHECKPOINT)
@@ -299,7 +314,15 @@ class Projector:
 
         Runs in one transaction holding the checkpoint, so no projector moves the live tables
         while they are compared; the scratch tables are temporary and vanish with the session.
+        Where a fork is safe, in a child forked for it, as ``rebuild`` runs.
         """
+        return self._in_a_child_if_safe(
+            self._verify_here,
+            name="verifies the read models",
+            instead="verifying the read models in this process instead",
+        )
+
+    def _verify_here(self, kept: list[Any] | None) -> list[Difference]:
         live = ReadModelTables.live()
         with self.database.write() as session:
             connection = session.connection()
@@ -311,6 +334,7 @@ class Projector:
                 self.store.upcasters,
                 until=until,
                 split=self._split(),
+                kept=kept,
             )
             differences = [
                 difference

@@ -48,7 +48,7 @@ def _history(database: Database) -> Projector:
     would not see), but where a test asks for a child (``_in_a_child``)."""
     services = services_for(database, min_confidence=0.5)
     services.bus.after_write = []
-    projector = Projector(database, services.store, batch_size=2, rebuild_in_child=False)
+    projector = Projector(database, services.store, batch_size=2, replay_in_child=False)
     two_actors_one_topic(services, "UZ")
     ids = [uuid.uuid4() for _ in range(12)]
     days = [5, 1, 5, 9, 3, 5, 0, 7, 7, 2, 11, 4]
@@ -282,8 +282,7 @@ def test_a_process_with_other_threads_settles_every_pair_itself(
     assert "a second process folds" not in caplog.text
 
 
-def test_verify_reports_a_row_the_replay_would_not_write(database: Database):
-    projector = _history(database)
+def _tamper_with_a_rectangle(database: Database) -> None:
     intervals = ReadModelTables.live().stance_intervals
     with database.write() as session:
         session.connection().execute(
@@ -295,12 +294,38 @@ def test_verify_reports_a_row_the_replay_would_not_write(database: Database):
             .values(previous_stance="tampered")
         )
 
+
+def test_verify_reports_a_row_the_replay_would_not_write(database: Database):
+    projector = _history(database)
+    _tamper_with_a_rectangle(database)
+
     differences = projector.verify()
 
     assert [(d.table, d.only_live, d.only_rebuilt) for d in differences] == [
         ("stance_intervals", 1, 1)
     ]
     assert "tampered" in differences[0].example
+
+
+def test_a_verify_in_a_forked_child_reports_what_differs(
+    database: Database, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+):
+    """The differences come back from the child (the replay fails in this process), the live
+    tables as they were: a verify writes nothing."""
+    projector = _history(database)
+    _tamper_with_a_rectangle(database)
+    tampered = _tables(database)
+    _in_a_child(projector, monkeypatch)
+
+    with caplog.at_level(logging.INFO):
+        differences = projector.verify()
+
+    assert "a forked process verifies the read models" in caplog.text
+    assert [(d.table, d.only_live, d.only_rebuilt) for d in differences] == [
+        ("stance_intervals", 1, 1)
+    ]
+    assert "tampered" in differences[0].example
+    assert _tables(database) == tampered
 
 
 def test_a_rebuild_reads_the_log_upcast(database: Database):
@@ -328,7 +353,7 @@ def _in_a_child(
 ) -> None:
     """Rebuilds of ``projector`` in a forked child from now on, the replay made to fail in the
     other process than ``replays_in`` ("the child" or "the parent")."""
-    projector.rebuild_in_child = True
+    projector.replay_in_child = True
     monkeypatch.setattr(forked, "may_fork", lambda: True)
     parent = os.getpid()
 
