@@ -368,11 +368,14 @@ def _in_a_child(
 def test_a_rebuild_in_a_forked_child_writes_the_rows_catching_up_wrote(
     database: Database, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ):
-    """The replay fails in this process, so the rows are the child's. It rebuilds on
-    connections of its own and leaves this process's pool as it was: the tables are read back
-    through it afterwards, and a write goes on through it."""
+    """The replay fails in this process, so the rows are the child's: it mends a tampered
+    rectangle, so it committed. It rebuilds on connections of its own and leaves this
+    process's pool as it was: the tables are read back through it afterwards, and a write goes
+    on through it."""
     projector = _history(database)
     caught_up = _tables(database)
+    _tamper_with_a_rectangle(database)
+    assert _tables(database) != caught_up
     _in_a_child(projector, monkeypatch)
 
     with caplog.at_level(logging.INFO):
