@@ -56,9 +56,9 @@ already takes the second core to render it. The forked child reads nothing: it i
 events read and the versions made (200,000 statements: 6.68 to 6.94 s against 7.17 to 7.24 s
 in one process, alternating on one database). The child also encodes its rows for COPY, and
 this process sends its own as soon as its share is settled (``Writer.write_ahead``): which
-of the two waits for the other at an even cut changed from run to run (at 544 slots of 1,024
-for this one it was this one, by up to 0.9 s, in a slow sitting). In a process with other
-threads (the server's projector) no fork is safe, and one process settles every pair."""
+of the two finishes last at an even cut changed from run to run, and with 544 of the 1,024
+slots here this process finished last, by up to 0.9 s, in a slow sitting. In a process with
+other threads (the server's projector) no fork is safe, and one process settles every pair."""
 
 Done = TypeVar("Done")
 """What a rebuild or verify returns, from a child or from this process."""
