@@ -22,44 +22,18 @@ class CatalogProjection:
         for event in events:
             if event.type not in CATALOG_EVENTS:
                 continue
+            _name, table, key, registers = _entry(self.tables, event)
             data = event.data
-            if event.type == "ActorRegistered":
-                self._insert(connection, self.tables.actors, "actor_id", data, event)
-            elif event.type == "TopicDefined":
-                self._insert(connection, self.tables.topics, "topic_id", data, event)
-            elif event.type == "ActorUpdated":
-                self._update(connection, self.tables.actors, "actor_id", data, event)
+            if registers:
+                found = table.select().where(table.c[key] == data[key])
+                if connection.execute(found).first() is None:
+                    connection.execute(table.insert().values(**_registration(table, event)))
             else:
-                self._update(connection, self.tables.topics, "topic_id", data, event)
-
-    def _insert(
-        self,
-        connection: Connection,
-        table: Table,
-        key: str,
-        data: dict[str, Any],
-        event: RecordedEvent,
-    ) -> None:
-        row = {name: value for name, value in data.items() if name in table.c}
-        stamp = "registered_at" if "registered_at" in table.c else "defined_at"
-        row.update({stamp: event.recorded_at, "updated_position": event.position})
-        if connection.execute(table.select().where(table.c[key] == data[key])).first() is None:
-            connection.execute(table.insert().values(**row))
-
-    def _update(
-        self,
-        connection: Connection,
-        table: Table,
-        key: str,
-        data: dict[str, Any],
-        event: RecordedEvent,
-    ) -> None:
-        changes = {name: value for name, value in data["changes"].items() if name in table.c}
-        connection.execute(
-            update(table)
-            .where(table.c[key] == data[key])
-            .values(**changes, updated_position=event.position)
-        )
+                connection.execute(
+                    update(table)
+                    .where(table.c[key] == data[key])
+                    .values(**_changes(table, event), updated_position=event.position)
+                )
 
 
 class CatalogFold:
@@ -80,11 +54,12 @@ class CatalogFold:
         for event in events:
             if event.type not in CATALOG_EVENTS:
                 continue
-            data = event.data
-            if event.type in ("ActorRegistered", "TopicDefined"):
-                self._register(event, data)
-            else:
-                self._change(event, data)
+            name, table, key, registers = _entry(self.tables, event)
+            rows, id_ = self._rows[name], event.data[key]
+            if registers:
+                rows.setdefault(id_, _registration(table, event))
+            elif (row := rows.get(id_)) is not None:
+                row.update(_changes(table, event), updated_position=event.position)
 
     def write(self, connection: Connection) -> None:
         """Insert every row kept, each with every column (what a registration left out is
@@ -96,32 +71,31 @@ class CatalogFold:
                 complete = [{key: row.get(key) for key in columns} for row in rows.values()]
                 connection.execute(table.insert(), complete)
 
-    def _register(self, event: RecordedEvent, data: dict[str, Any]) -> None:
-        name, key, stamp = _CATALOG[event.type]
-        rows = self._rows[name]
-        if data[key] in rows:
-            return
-        table: Table = getattr(self.tables, name)
-        row = {column: value for column, value in data.items() if column in table.c}
-        row.update({stamp: event.recorded_at, "updated_position": event.position})
-        rows[data[key]] = row
-
-    def _change(self, event: RecordedEvent, data: dict[str, Any]) -> None:
-        name, key, _stamp = _CATALOG[event.type]
-        row = self._rows[name].get(data[key])
-        if row is None:
-            return
-        table: Table = getattr(self.tables, name)
-        row.update(
-            {column: value for column, value in data["changes"].items() if column in table.c}
-        )
-        row["updated_position"] = event.position
-
 
 _CATALOG = {
-    "ActorRegistered": ("actors", "actor_id", "registered_at"),
-    "ActorUpdated": ("actors", "actor_id", "registered_at"),
-    "TopicDefined": ("topics", "topic_id", "defined_at"),
-    "TopicUpdated": ("topics", "topic_id", "defined_at"),
+    "ActorRegistered": ("actors", "actor_id", True),
+    "ActorUpdated": ("actors", "actor_id", False),
+    "TopicDefined": ("topics", "topic_id", True),
+    "TopicUpdated": ("topics", "topic_id", False),
 }
-"""Each catalog event's table, key column and the column stamped when the id was registered."""
+"""Each catalog event's table, key column, and whether it registers the id (or updates it)."""
+
+
+def _entry(tables: ReadModelTables, event: RecordedEvent) -> tuple[str, Table, str, bool]:
+    """The event's ``_CATALOG`` entry, with its table among ``tables`` (live, shadow or
+    scratch)."""
+    name, key, registers = _CATALOG[event.type]
+    return name, getattr(tables, name), key, registers
+
+
+def _registration(table: Table, event: RecordedEvent) -> dict[str, Any]:
+    """The row a registration makes: the payload's columns, stamped with when and where."""
+    row = {name: value for name, value in event.data.items() if name in table.c}
+    stamp = "registered_at" if "registered_at" in table.c else "defined_at"
+    row.update({stamp: event.recorded_at, "updated_position": event.position})
+    return row
+
+
+def _changes(table: Table, event: RecordedEvent) -> dict[str, Any]:
+    """The columns an update changes (its position aside)."""
+    return {name: value for name, value in event.data["changes"].items() if name in table.c}
