@@ -54,6 +54,12 @@ def is_sqlite(engine: Engine) -> bool:
     return engine.dialect.name == "sqlite"
 
 
+def in_memory(engine: Engine) -> bool:
+    """True for a SQLite database in memory, which no other process (nor, through another
+    pool, connection) can open."""
+    return is_sqlite(engine) and ":memory:" in (engine.url.database or ":memory:")
+
+
 def _configure_sqlite(engine: Engine, busy_timeout_ms: int) -> None:
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:

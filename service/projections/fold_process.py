@@ -34,7 +34,9 @@ from typing import IO, cast
 from sqlalchemy import Connection
 from sqlalchemy.pool import NullPool
 
+from service.db import in_memory
 from service.domain.upcasting import UpcasterRegistry
+from service.projections.forked import KEPT_UNTIL_EXIT
 from service.projections.shares import Share, ShareRows, Split, cut
 
 log = logging.getLogger(__name__)
@@ -102,9 +104,9 @@ def start(
     process can open the database (not a SQLite database in memory)."""
     if split.forked or not split.shares_out(until):
         return None
-    url = connection.engine.url
-    if url.get_backend_name() == "sqlite" and ":memory:" in (url.database or ":memory:"):
+    if in_memory(connection.engine):
         return None
+    url = connection.engine.url
     mine, theirs = cut(split.at)
     job = Job(url.render_as_string(hide_password=False), until, theirs, upcasters)
     try:
@@ -126,15 +128,11 @@ def fold(job: Job) -> ShareRows:
     try:
         with engine.connect() as connection:
             rows = rebuild.fold_here(
-                connection, job.upcasters, job.share, until=job.until, kept=_KEPT_UNTIL_EXIT
+                connection, job.upcasters, job.share, until=job.until, kept=KEPT_UNTIL_EXIT
             )
             return rebuild.share_rows(connection, rows, rebuild.copy_types(connection))
     finally:
         engine.dispose()
-
-
-_KEPT_UNTIL_EXIT: list[object] = []
-"""What the fold held, never freed: see ``main``."""
 
 
 def main() -> None:

@@ -29,8 +29,9 @@ log = logging.getLogger(__name__)
 Result = TypeVar("Result")
 
 KEPT_UNTIL_EXIT: list[object] = []
-"""What a child's work leaves here stays alive until the child leaves, and is never freed
-object by object: ``os._exit`` hands the memory back at once. Nothing is left here in a parent."""
+"""What a process that leaves by ``os._exit`` (a forked child, the second fold process of
+``fold_process``) leaves here stays alive until it leaves, and is never freed object by
+object: the kernel takes the memory back at once. Nothing is left here in any other process."""
 
 
 def may_fork() -> bool:

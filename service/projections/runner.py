@@ -20,7 +20,7 @@ from typing import Any, TypeVar
 from sqlalchemy import Connection, Index, select
 from sqlmodel import Session
 
-from service.db import Database
+from service.db import Database, in_memory
 from service.projections import checkpoints, forked, rebuild, rebuild_settings
 from service.projections.catalog import CatalogProjection
 from service.projections.shares import Split
@@ -225,9 +225,7 @@ class Projector:
         return work(None)
 
     def _may_replay_in_child(self) -> bool:
-        url = self.database.engine.url
-        in_memory = self.database.is_sqlite and ":memory:" in (url.database or ":memory:")
-        return self.replay_in_child and not in_memory and forked.may_fork()
+        return self.replay_in_child and not in_memory(self.database.engine) and forked.may_fork()
 
     def _in_child(self, work: Callable[[list[Any] | None], Done]) -> Done:
         """The forked child's work, on connections of its own. The parent's pooled
