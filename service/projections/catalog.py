@@ -48,9 +48,8 @@ class CatalogFold:
         self.tables = tables
         self._rows: dict[str, dict[str, dict[str, Any]]] = {"actors": {}, "topics": {}}
 
-    def apply(self, _connection: Connection, events: Sequence[RecordedEvent]) -> None:
-        """Take ``events`` in (the connection is ``CatalogProjection.apply``'s, unused here:
-        nothing is written until ``write``)."""
+    def apply(self, events: Sequence[RecordedEvent]) -> None:
+        """Take ``events`` in; nothing is written until ``write``."""
         for event in events:
             if event.type not in CATALOG_EVENTS:
                 continue

@@ -21,7 +21,7 @@ from sqlalchemy import Connection
 
 from service.domain.upcasting import UpcasterRegistry
 from service.projections import bulk, fold_process, forked
-from service.projections.catalog import CATALOG_EVENTS, CatalogFold, CatalogProjection
+from service.projections.catalog import CATALOG_EVENTS, CatalogFold
 from service.projections.fold import DriverValues, Fold, Rows, no_rows
 from service.projections.forked import Forked
 from service.projections.shares import EVERY_PAIR, NO_SPLIT, Share, ShareRows, Split, cut
@@ -205,7 +205,7 @@ def fold_log(
     *,
     until: int,
     settled: Callable[["Rows"], None],
-    catalog: CatalogProjection | CatalogFold | None = None,
+    catalog: CatalogFold | None = None,
 ) -> tuple[int, int]:
     """Read the log up to ``until`` into ``fold`` (and ``catalog``, if given), handing the rows
     of each settling to ``settled`` but the last (``Fold.take_rest``); returns how many events
@@ -216,7 +216,7 @@ def fold_log(
         if catalog is not None:
             catalog_events = [_recorded(e, sqlite) for e in events if e.type in CATALOG_EVENTS]
             if catalog_events:
-                catalog.apply(connection, catalog_events)
+                catalog.apply(catalog_events)
         for event in events:
             if event.type in STATEMENT_EVENTS:
                 fold.apply(event)

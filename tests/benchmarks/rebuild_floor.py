@@ -76,12 +76,12 @@ def _fold(services: Services) -> tuple[list[RecordedEvent], list[tuple[Any, ...]
 
 
 class _Kept:
-    """Stands for the catalog projection while the log is folded: keeps what it is given."""
+    """Stands for the replay's ``CatalogFold`` while the log is folded: keeps what it is given."""
 
     def __init__(self) -> None:
         self.events: list[RecordedEvent] = []
 
-    def apply(self, _connection: Any, events: list[RecordedEvent]) -> None:
+    def apply(self, events: list[RecordedEvent]) -> None:
         self.events.extend(events)
 
 
@@ -115,7 +115,7 @@ def _folded_beforehand(
         catalog: Any = None,
     ) -> tuple[int, int]:
         if catalog is not None:
-            catalog.apply(connection, catalog_events)
+            catalog.apply(catalog_events)
         return until, until
 
     rebuild.Fold, rebuild.fold_log = Folded, fold_log  # type: ignore[assignment,misc]
