@@ -8,17 +8,18 @@ flips from, so the whole matrix is one probe of an interval tree, and a join of 
 statement versions behind the cells not built before.
 """
 
+import threading
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from operator import itemgetter
 from typing import Any, NamedTuple
 
 from sqlalchemy import Connection, select
 
 from service.domain.stances import Stance, is_flip
 from service.store import interval_index
+from service.store.collector import paused_collector
 from service.store.driver_sql import Array, SqliteValues, expand, run
 from service.store.read_model_tables import ReadModelTables
 
@@ -102,11 +103,15 @@ _POSITION_KNOWN_AT = """
     SELECT position FROM events WHERE recorded_at <= :known_at
     ORDER BY recorded_at DESC, position DESC LIMIT 1
 """
-_CELLS: dict[int, tuple[str, "StanceView"]] = {}
-"""Matrix cells already built, by rectangle id, each with its sort key (``_pair_key``). The id is
-a digest of everything the rectangle says, so an entry never goes stale and serves every database
-the process reads; building a cell costs more than finding its rectangle. Cells are shared:
-callers must not change them (nor their ``source`` dicts)."""
+_CELLS: dict[int, "StanceView"] = {}
+"""Matrix cells already built, by rectangle id. The id is a digest of everything the rectangle
+says, so an entry never goes stale and serves every database the process reads; building a cell
+costs more than finding its rectangle. Cells are shared: callers must not change them (nor their
+``source`` dicts)."""
+_SORT_KEYS: dict[int, str] = {}
+"""Each cached cell's sort key (``_pair_key``), by rectangle id, beside the cell rather than
+paired with it in a tuple: a cache of 50,000 cells is some 150,000 objects the cyclic collector
+keeps visiting, and a pair per cell was a quarter more (a dict of strings is not tracked)."""
 _CELLS_MAX = 50_000
 _MATRICES: dict[tuple[int, ...], list["StanceView"]] = {}
 """Whole matrices already assembled, by the ids of their rectangles in the order the probe
@@ -114,6 +119,7 @@ answered them (the same set of rectangles always makes the same matrix, the ids 
 of what they say): a matrix asked again then costs its probe alone, not 5,000 cache lookups and
 a sort (2 of 8 ms at 200,000 statements)."""
 _MATRICES_MAX = 16
+_MATRICES_LOCK = threading.Lock()
 _CHUNK = 30_000
 """Ids per ``IN`` list: under SQLite's 32,766 variables, so a matrix is one read of its rows."""
 
@@ -163,33 +169,50 @@ def _replay(
 def _cells(connection: Connection, values: SqliteValues, ids: list[int]) -> list["StanceView"]:
     """The cells of rectangles ``ids``, from the cache or read and built, in pair order.
 
-    Sorted by a string key kept with each cell: Python compares plain strings several times
-    faster than named tuples (a third of the time of sorting the cells themselves), and the
-    probes answer in index order, not pair order. Callers get a list of their own."""
+    Sorted by a string key kept for each cell (``_SORT_KEYS``): Python compares plain strings
+    several times faster than named tuples (a third of the time of sorting the cells
+    themselves), and the probes answer in index order, not pair order. The cells not built
+    before are built with the cyclic collector paused (``paused_collector``): they hold no
+    cycles, and some 20,000 new objects per matrix made it run a full collection of the heap
+    every few matrices, a third of a replay's time at a point not seen before. Callers get a
+    list of their own."""
     matrix = tuple(ids)
     assembled = _MATRICES.get(matrix)
     if assembled is not None:
         return list(assembled)
-    cells = _CELLS
-    found = [cells.get(interval_id) for interval_id in ids]
-    if None in found:
-        missing = [i for i, cell in zip(ids, found, strict=True) if cell is None]
+    cells, keys = _CELLS, _SORT_KEYS
+    missing = [interval_id for interval_id in ids if interval_id not in cells]
+    if missing:
         if len(cells) + len(missing) > _CELLS_MAX:
-            cells.clear()  # all of this matrix's cells are wanted at once: read them all
+            cells, keys = _new_caches()  # this matrix's cells are wanted at once: read them all
             missing = ids
-        _build(connection, values, missing)
-        found = [cells[interval_id] for interval_id in ids]
-    found.sort(key=_FIRST)
-    result = [cell for _key, cell in found]
-    if len(_MATRICES) >= _MATRICES_MAX:
-        del _MATRICES[next(iter(_MATRICES))]  # the oldest
-    _MATRICES[matrix] = result
+        with paused_collector:
+            _build(connection, values, missing, cells, keys)
+    result = [cells[interval_id] for interval_id in sorted(ids, key=keys.__getitem__)]
+    with _MATRICES_LOCK:  # replays in other threads evict too: one at a time
+        if _MATRICES and len(_MATRICES) >= _MATRICES_MAX:
+            del _MATRICES[next(iter(_MATRICES))]  # the oldest
+        _MATRICES[matrix] = result
     return list(result)
 
 
-def _build(connection: Connection, values: SqliteValues, missing: list[int]) -> None:
-    """Read the rectangles ``missing`` and put their cells in the cache."""
-    cells = _CELLS
+def _new_caches() -> tuple[dict[int, "StanceView"], dict[int, str]]:
+    """Empty cell caches in place of the full ones. Replaced, not cleared: a replay running in
+    another thread goes on with the ones it started with, where every cell it found stays."""
+    global _CELLS, _SORT_KEYS
+    _CELLS, _SORT_KEYS = {}, {}
+    return _CELLS, _SORT_KEYS
+
+
+def _build(
+    connection: Connection,
+    values: SqliteValues,
+    missing: list[int],
+    cells: dict[int, "StanceView"],
+    keys: dict[int, str],
+) -> None:
+    """Read the rectangles ``missing`` and put their cells in ``cells``, their sort keys in
+    ``keys`` first: a replay in another thread that finds a cell finds its key."""
     if connection.dialect.name == "sqlite":
         reads = [
             (_BY_ID, {"ids": missing[start : start + _CHUNK]})
@@ -199,16 +222,14 @@ def _build(connection: Connection, values: SqliteValues, missing: list[int]) -> 
         reads = [(_BY_ID_ARRAY, {"ids": Array(missing)})]
     for sql, params in reads:
         for row in run(connection, sql, params):
-            cells[row[11]] = (_pair_key(row[0], row[1]), _cell(values, row))
+            keys[row[11]] = _pair_key(row[0], row[1])
+            cells[row[11]] = _cell(values, row)
 
 
 def _pair_key(actor_id: str, topic_id: str) -> str:
     """A string that sorts as (actor_id, topic_id) does: ids are slugs, so NUL, the least
     character, cannot occur in them and ends the actor id before any character of another."""
     return f"{actor_id}\0{topic_id}"
-
-
-_FIRST = itemgetter(0)
 
 
 def _cell(values: SqliteValues, row: tuple[Any, ...]) -> "StanceView":

@@ -1,6 +1,9 @@
 """The demo data set through the real write side and projections, on SQLite and PostgreSQL."""
 
+import gc
 import importlib
+import sys
+import threading
 from datetime import UTC, datetime
 
 from service.db import Database
@@ -122,3 +125,93 @@ def test_a_matrix_asked_again_is_the_same_and_its_own(database: Database):
         again.clear()
         assert stances(connection, as_of=LATER) == kept
         assert len(cache._MATRICES) == 1
+
+
+def test_cells_are_built_with_the_collector_paused_and_it_resumes(database: Database, monkeypatch):
+    """A matrix's new cells are built with the cyclic collector paused (they hold no cycles),
+    and the collector runs again once they are built; cells found built need no pause."""
+    cache = importlib.import_module("service.queries.stances")
+    load_demo(services_for(database).bus)
+    seen: list[bool] = []
+    build_cell = cache._cell
+
+    def watched(values, row):
+        seen.append(gc.isenabled())
+        return build_cell(values, row)
+
+    monkeypatch.setattr(cache, "_cell", watched)
+    monkeypatch.setattr(cache, "_MATRICES", {})
+    cache._new_caches()
+    assert gc.isenabled()
+    with database.read() as session:
+        built = stances(session.connection(), as_of=LATER)
+        assert gc.isenabled()
+        assert len(seen) == len(built) > 10 and not any(seen)
+        seen.clear()
+        cache._MATRICES.clear()
+        assert stances(session.connection(), as_of=LATER) == built
+    assert seen == []  # every cell came from the cache
+
+
+def test_replays_in_threads_overflowing_the_cell_cache_stay_whole(database: Database, monkeypatch):
+    """Replays of different moments in several threads taking turns every few bytecodes, each
+    emptying a cell cache too small for two matrices: every answer is its moment's whole matrix,
+    and no replay fails."""
+    cache = importlib.import_module("service.queries.stances")
+    load_demo(services_for(database).bus)
+    moments = [JAN_1_2022, LATER, datetime(2022, 3, 1, tzinfo=UTC), None]
+    with database.read() as session:
+        expected = {m: stances(session.connection(), as_of=m) for m in moments}
+    largest = max(len(matrix) for matrix in expected.values())
+    monkeypatch.setattr(cache, "_CELLS_MAX", largest + 1)
+    monkeypatch.setattr(cache, "_MATRICES_MAX", 1)
+    monkeypatch.setattr(cache, "_MATRICES", {})
+    failures: list[BaseException] = []
+
+    def replay(offset: int) -> None:
+        try:
+            with database.read() as session:
+                for n in range(40):
+                    moment = moments[(n + offset) % len(moments)]
+                    assert stances(session.connection(), as_of=moment) == expected[moment]
+        except BaseException as error:  # reported by the test's thread
+            failures.append(error)
+
+    threads = [threading.Thread(target=replay, args=(offset,)) for offset in range(3)]
+    switching = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)  # threads take turns every few bytecodes, not every 5 ms
+    try:
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=120)
+    finally:
+        sys.setswitchinterval(switching)
+    assert not any(thread.is_alive() for thread in threads)
+    assert failures == []
+
+
+def test_a_replay_keeps_the_cells_it_found_when_another_empties_the_cache(
+    database: Database, monkeypatch
+):
+    """Another replay emptying the cell cache while this one reads its missing cells (as one in
+    another thread may, at the worst moment) takes nothing from this one: the caches are
+    replaced, not cleared, and this replay goes on with the ones it found its cells in."""
+    cache = importlib.import_module("service.queries.stances")
+    load_demo(services_for(database).bus)
+    monkeypatch.setattr(cache, "_MATRICES", {})
+    cache._new_caches()
+    with database.read() as session:
+        connection = session.connection()
+        expected = stances(connection, as_of=LATER)
+        cache._MATRICES.clear()
+        one = next(iter(cache._CELLS))
+        del cache._CELLS[one]  # the next replay finds all its cells built but this one
+        build = cache._build
+
+        def emptied_meanwhile(*args):
+            cache._new_caches()
+            build(*args)
+
+        monkeypatch.setattr(cache, "_build", emptied_meanwhile)
+        assert stances(connection, as_of=LATER) == expected
