@@ -7,6 +7,7 @@ import typer
 
 from service.config import get_settings
 from service.demo.loader import load_demo
+from service.projections.errors import LogNotReplayable
 from service.projections.loop import CatchUpLoop
 from service.queries import StanceView, find_actors, find_topics, stances
 from service.store import migrate as migrations
@@ -165,9 +166,18 @@ def rebuild() -> None:
         started = datetime.now(UTC)
         applied = services.projector.rebuild()
         seconds = (datetime.now(UTC) - started).total_seconds()
+    except LogNotReplayable as error:
+        raise _unreplayable(error) from None
     finally:
         services.close()
     typer.echo(f"rebuilt the read models from {applied} events in {seconds:.2f} s")
+
+
+def _unreplayable(error: LogNotReplayable) -> typer.Exit:
+    typer.echo(
+        f"error: the log cannot be replayed: {error}; the read models are as they were", err=True
+    )
+    return typer.Exit(1)
 
 
 @projections_app.command("catch-up")
@@ -194,6 +204,8 @@ def verify() -> None:
     services = _services()
     try:
         differences = services.projector.verify()
+    except LogNotReplayable as error:
+        raise _unreplayable(error) from None
     finally:
         services.close()
     if not differences:

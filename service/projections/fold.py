@@ -19,6 +19,7 @@ import orjson
 
 from service.domain.ids import uuid_from_int
 from service.projections import bulk
+from service.projections.errors import LogNotReplayable
 from service.projections.pairs import (
     Pair,
     Timeline,
@@ -285,7 +286,7 @@ class Fold:
             return
         if previous is None:
             statement_id = uuid_from_int(key)
-            raise ValueError(f"{event.type} at {event.position}: no statement {statement_id}")
+            raise LogNotReplayable(event.type, event.position, statement_id)
         version = _next_version(previous, event)  # type: ignore[arg-type]
         if self._versions and version["source"] is not previous["source"]:  # corrected
             version[_SOURCE] = self.values.json(version["source"])

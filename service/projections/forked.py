@@ -10,7 +10,10 @@ is asked each time, and a caller that is told no does the work itself.
 The child runs only the work it is given, which must not touch anything the parent uses (a
 connection above all: its socket is shared, so a statement sent from the child would cut into
 the parent's). It writes the pickled result and leaves by ``os._exit``, so nothing the two
-share (connections, files, buffers) is closed or flushed twice, and no finaliser runs.
+share (connections, files, buffers) is closed or flushed twice, and no finaliser runs. If the
+work raises, the child sends what it raised, as one line, and the parent says it in its log:
+a caller told of a failure does the work itself, and raises the same error if it is one, so
+the full traceback is shown once, by the process that goes on.
 """
 
 import contextlib
@@ -61,22 +64,32 @@ class Forked(Generic[Result]):
         self._delivered = False
         self._pipe: IO[bytes] = os.fdopen(read, "rb")
 
-    def result(self) -> Result | None:
-        """What ``work`` returned, once the child sends it; None if the child failed (which it
-        says on standard error, and this says in the log).
+    def result(self, *, passing: tuple[type[BaseException], ...] = ()) -> Result | None:
+        """What ``work`` returned, once the child sends it; None if the child failed, which
+        this says in the log, with the error it raised (one line: a caller that does the work
+        itself then raises the same error, if it is one, with its traceback). An error of a
+        type in ``passing`` is raised here instead, as if the work had run in this process:
+        errors that doing the work again would only meet again.
 
         A result that arrives whole is the child's last act, so this returns at once, without
         waiting for the child to end: the kernel takes apart a child that held a replay's
         memory in 0.06 to 0.11 s, and ``close`` reaps it later, or a later ``Forked`` does."""
+        raised, reason = None, "no result"
         try:
             value = pickle.load(self._pipe)
         except (EOFError, OSError, pickle.UnpicklingError) as error:
             value, reason = None, repr(error)
-        if value is not None:
+        if isinstance(value, _Raised):
+            value, raised = None, value
+        elif value is not None:
             self._delivered = True
             return cast(Result, value)
         status = self._reap()
-        if status != 0:
+        if raised is not None and isinstance(raised.error, passing):
+            raise raised.error
+        if raised is not None:
+            reason = f"raised {raised.summary}"
+        elif status != 0:
             reason = f"exit status {status}"
         log.warning("the forked process that %s failed (%s)", self.name, reason)
         return None
@@ -116,17 +129,45 @@ def _reap_the_departed() -> None:
         _LEAVING.remove(pid)
 
 
+class _Raised:
+    """What a child sends when its work raised: the error as one line for the parent's log,
+    and the error itself if it makes the trip (for ``result``'s ``passing``)."""
+
+    def __init__(self, summary: str, error: BaseException | None) -> None:
+        self.summary = summary
+        self.error = error
+
+
+def _raised(error: BaseException) -> _Raised:
+    lines = "".join(traceback.format_exception_only(error)).strip().splitlines()
+    sendable: BaseException | None = error
+    try:
+        pickle.loads(pickle.dumps(error, protocol=pickle.HIGHEST_PROTOCOL))
+    except Exception:  # any error that would not arrive whole stays here, said in one line
+        sendable = None
+    return _Raised(lines[0] if lines else type(error).__name__, sendable)
+
+
 def _child(work: Callable[[], object], pipe: int) -> None:
-    """The child's whole life: run ``work``, send its result, leave without cleaning up."""
+    """The child's whole life: run ``work``, send its result (or what it raised), leave without
+    cleaning up."""
     code = 1
     try:
-        message = pickle.dumps(work(), protocol=pickle.HIGHEST_PROTOCOL)
-        view = memoryview(message)
-        while view:
-            view = view[os.write(pipe, view) :]
-        code = 0
-    except BaseException:  # anything at all: the parent must hear of it, never hang
+        try:
+            result: object = work()
+            code = 0
+        except BaseException as error:  # anything at all: the parent must hear of it, never hang
+            result = _raised(error)
+        _send(pickle.dumps(result, protocol=pickle.HIGHEST_PROTOCOL), pipe)
+    except BaseException:  # the result would not pickle, or the pipe is gone
+        code = 1
         traceback.print_exc(file=sys.stderr)
         sys.stderr.flush()
     finally:
         os._exit(code)
+
+
+def _send(message: bytes, pipe: int) -> None:
+    view = memoryview(message)
+    while view:
+        view = view[os.write(pipe, view) :]

@@ -23,6 +23,7 @@ from sqlmodel import Session
 from service.db import Database, in_memory
 from service.projections import checkpoints, forked, rebuild, rebuild_settings
 from service.projections.catalog import CatalogProjection
+from service.projections.errors import LogNotReplayable
 from service.projections.shares import Split
 from service.projections.statements import StatementProjection
 from service.store.event_store import EventStore, RecordedEvent
@@ -211,12 +212,13 @@ class Projector:
     ) -> Done:
         """``work`` (a rebuild or a verify) in a child forked for it where a fork is safe,
         its replay's objects kept until the child leaves, else here; here too if the child
-        fails, saying so (``instead``)."""
+        fails, saying so (``instead``), unless it met an event the log cannot be replayed past
+        (``LogNotReplayable``), which it raises."""
         if self._may_replay_in_child():
             child = forked.Forked(partial(self._in_child, work), name=name)
             log.info("a forked process %s", name)
             try:
-                done = child.result()
+                done = child.result(passing=(LogNotReplayable,))  # it would only fail here too
             finally:
                 child.close()
             if done is not None:

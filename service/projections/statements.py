@@ -26,6 +26,7 @@ from sqlalchemy import Connection
 
 from service.domain.stances import Stance
 from service.projections import bulk, loads, revisions
+from service.projections.errors import LogNotReplayable
 from service.projections.pairs import (
     CHANGE_COLUMNS,
     Pair,
@@ -164,7 +165,7 @@ class StatementProjection:
                 return
             version = _recorded_version(statement_id, data, event)
         elif previous is None:
-            raise ValueError(f"{event.type} at {event.position}: no statement {statement_id}")
+            raise LogNotReplayable(event.type, event.position, statement_id)
         else:
             version = _next_version(previous, event)
             self._close(previous, event)

@@ -255,7 +255,7 @@ def test_a_forked_process_that_fails_leaves_its_share_to_the_parent(
 
     assert _tables(database) == caught_up
     assert "the forked process that settles the pairs of slots" in caplog.text
-    assert "failed (exit status 1)" in caplog.text
+    assert "failed (raised RuntimeError: no rows from this child)" in caplog.text
 
 
 def test_a_process_with_other_threads_settles_every_pair_itself(
@@ -409,7 +409,10 @@ def test_a_rebuild_whose_child_fails_is_done_in_this_process(
     with caplog.at_level(logging.WARNING):
         assert projector.rebuild() == projector.position()
 
-    assert "the forked process that rebuilds the read models failed (exit status 1)" in caplog.text
+    assert (
+        "the forked process that rebuilds the read models failed "
+        "(raised RuntimeError: replayed outside the parent)"
+    ) in caplog.text
     assert "rebuilding the read models in this process instead" in caplog.text
     assert _tables(database) == caught_up
 

@@ -5,13 +5,17 @@ import os
 import re
 import subprocess
 import sys
+import uuid
 
 from sqlalchemy import delete
 
 from service.db import Database
 from service.demo.loader import load_demo
 from service.domain.commands import RegisterActor
+from service.domain.events import statement_stream
+from service.store.event_store import NO_STREAM, NewEvent
 from service.store.read_model_tables import ReadModelTables
+from service.wiring import Services
 from tests.conftest import ProvisionedDatabase
 from tests.integration.helpers import services_for
 
@@ -135,3 +139,37 @@ def test_verify_finds_a_damaged_read_model_and_a_rebuild_repairs_it(
     repaired = _stance(test_db, "projections", "verify")
     assert repaired.returncode == 0, repaired.stderr
     assert "read models match a rebuild from the log" in repaired.stdout
+
+
+def test_a_log_that_cannot_be_replayed_fails_a_rebuild_cleanly(test_db: ProvisionedDatabase):
+    """An event naming a statement the log never recorded (one imported or edited by hand):
+    the rebuild says which event and that nothing changed, once (its forked child met the
+    event, so this process does not replay again), exits 1, and the read models still answer
+    as before."""
+    services = services_for(Database(test_db.engine))
+    load_demo(services.bus)
+    before = _stance(test_db, "replay", "--as-of", "2022-06-01")
+    orphan = uuid.UUID(int=7)
+    with services.database.write() as session:
+        services.store.append(
+            session,
+            stream_id=statement_stream(orphan),
+            expected_version=NO_STREAM,
+            events=[NewEvent("StatementApproved", {"statement_id": str(orphan)})],
+        )
+
+    failed = _stance(test_db, "projections", "rebuild")
+    assert failed.returncode == 1
+    assert failed.stderr.count("StatementApproved at") == 1
+    assert (
+        f"error: the log cannot be replayed: StatementApproved at {_last(services)}: "
+        f"no statement {orphan}; the read models are as they were"
+    ) in failed.stderr
+    assert "Traceback" not in failed.stderr and "instead" not in failed.stderr
+    after = _stance(test_db, "replay", "--as-of", "2022-06-01")
+    assert after.returncode == 0 and _cells(after.stdout) == _cells(before.stdout) != {}
+
+
+def _last(services: Services) -> int:
+    with services.database.read() as session:
+        return services.store.last_position(session)

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from service.projections import forked
+from service.projections.errors import LogNotReplayable
 from service.projections.forked import Forked
 
 
@@ -33,9 +34,14 @@ def test_a_result_larger_than_a_pipe_holds_arrives_whole():
         child.close()
 
 
-def test_a_child_that_raises_is_reported_and_gives_none(caplog: pytest.LogCaptureFixture):
+def test_a_child_that_raises_is_reported_and_gives_none(
+    caplog: pytest.LogCaptureFixture, capfd: pytest.CaptureFixture[str]
+):
+    """What the child raised is said once, in one line of the parent's log: the child prints
+    no traceback of its own (the caller that goes on shows the error, if it is one)."""
+
     def fails() -> None:
-        raise ValueError("nothing to settle")
+        raise ValueError("nothing to settle\nsecond line")
 
     child = Forked(fails, name="settles nothing")
     try:
@@ -43,7 +49,49 @@ def test_a_child_that_raises_is_reported_and_gives_none(caplog: pytest.LogCaptur
             assert child.result() is None
     finally:
         child.close()
-    assert "the forked process that settles nothing failed (exit status 1)" in caplog.text
+    assert (
+        "the forked process that settles nothing failed (raised ValueError: nothing to settle)"
+        in caplog.text
+    )
+    assert "Traceback" not in capfd.readouterr().err
+
+
+def test_an_error_of_a_passing_type_is_raised_in_the_parent(caplog: pytest.LogCaptureFixture):
+    """The caller names the errors that doing the work again would only meet again: those come
+    back raised, whole (type and attributes), and are not reported as a failure of the child;
+    any other error still gives None."""
+
+    def fails() -> None:
+        raise LogNotReplayable("StatementApproved", 41, "a-statement")
+
+    child = Forked(fails, name="replays")
+    try:
+        with caplog.at_level(logging.WARNING), pytest.raises(LogNotReplayable) as raised:
+            child.result(passing=(LogNotReplayable,))
+    finally:
+        child.close()
+    assert (raised.value.event_type, raised.value.position) == ("StatementApproved", 41)
+    assert str(raised.value) == "StatementApproved at 41: no statement a-statement"
+    assert "failed" not in caplog.text
+
+    other = Forked(fails, name="replays otherwise")
+    try:
+        assert other.result(passing=(KeyError,)) is None
+    finally:
+        other.close()
+
+
+def test_a_child_whose_result_will_not_pickle_says_why(
+    caplog: pytest.LogCaptureFixture, capfd: pytest.CaptureFixture[str]
+):
+    child = Forked(lambda: lambda: "a function pickles by name only", name="sends a lambda")
+    try:
+        with caplog.at_level(logging.WARNING):
+            assert child.result() is None
+    finally:
+        child.close()
+    assert "the forked process that sends a lambda failed (exit status 1)" in caplog.text
+    assert "pickle local object" in capfd.readouterr().err
 
 
 def test_a_child_killed_by_a_signal_is_reported(caplog: pytest.LogCaptureFixture):
