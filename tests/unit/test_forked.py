@@ -4,6 +4,7 @@ waited on, and a child still running when its caller gives up is ended."""
 import logging
 import os
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -13,13 +14,20 @@ from service.projections.errors import LogNotReplayable
 from service.projections.forked import Forked
 
 
-def test_the_child_sends_back_what_its_work_returns():
-    parent = os.getpid()
-    child = Forked(lambda: {"pid": os.getpid(), "rows": [(1, "a"), (2, None)]}, name="counts")
+def _result_of(
+    work: Callable[[], object], name: str, *, passing: tuple[type[BaseException], ...] = ()
+) -> object:
+    """What ``work`` gives back from a forked child, the child closed after."""
+    child = Forked(work, name=name)
     try:
-        result = child.result()
+        return child.result(passing=passing)
     finally:
         child.close()
+
+
+def test_the_child_sends_back_what_its_work_returns():
+    parent = os.getpid()
+    result = _result_of(lambda: {"pid": os.getpid(), "rows": [(1, "a"), (2, None)]}, "counts")
     assert result is not None
     assert result["rows"] == [(1, "a"), (2, None)]
     assert result["pid"] != parent
@@ -27,11 +35,7 @@ def test_the_child_sends_back_what_its_work_returns():
 
 def test_a_result_larger_than_a_pipe_holds_arrives_whole():
     payload = os.urandom(3 * 1024 * 1024)
-    child = Forked(lambda: payload, name="sends a lot")
-    try:
-        assert child.result() == payload
-    finally:
-        child.close()
+    assert _result_of(lambda: payload, "sends a lot") == payload
 
 
 def test_a_child_that_raises_is_reported_and_gives_none(
@@ -43,12 +47,8 @@ def test_a_child_that_raises_is_reported_and_gives_none(
     def fails() -> None:
         raise ValueError("nothing to settle\nsecond line")
 
-    child = Forked(fails, name="settles nothing")
-    try:
-        with caplog.at_level(logging.WARNING):
-            assert child.result() is None
-    finally:
-        child.close()
+    with caplog.at_level(logging.WARNING):
+        assert _result_of(fails, "settles nothing") is None
     assert (
         "the forked process that settles nothing failed (raised ValueError: nothing to settle)"
         in caplog.text
@@ -74,33 +74,21 @@ def test_an_error_of_a_passing_type_is_raised_in_the_parent(caplog: pytest.LogCa
     assert str(raised.value) == "StatementApproved at 41: no statement a-statement"
     assert "failed" not in caplog.text
 
-    other = Forked(fails, name="replays otherwise")
-    try:
-        assert other.result(passing=(KeyError,)) is None
-    finally:
-        other.close()
+    assert _result_of(fails, "replays otherwise", passing=(KeyError,)) is None
 
 
 def test_a_child_whose_result_will_not_pickle_says_why(
     caplog: pytest.LogCaptureFixture, capfd: pytest.CaptureFixture[str]
 ):
-    child = Forked(lambda: lambda: "a function pickles by name only", name="sends a lambda")
-    try:
-        with caplog.at_level(logging.WARNING):
-            assert child.result() is None
-    finally:
-        child.close()
+    with caplog.at_level(logging.WARNING):
+        assert _result_of(lambda: lambda: "pickled by name only", "sends a lambda") is None
     assert "the forked process that sends a lambda failed (exit status 1)" in caplog.text
     assert "pickle local object" in capfd.readouterr().err
 
 
 def test_a_child_killed_by_a_signal_is_reported(caplog: pytest.LogCaptureFixture):
-    child = Forked(lambda: os.kill(os.getpid(), 9), name="is killed")
-    try:
-        with caplog.at_level(logging.WARNING):
-            assert child.result() is None
-    finally:
-        child.close()
+    with caplog.at_level(logging.WARNING):
+        assert _result_of(lambda: os.kill(os.getpid(), 9), "is killed") is None
     assert "the forked process that is killed failed (exit status -9)" in caplog.text
 
 
