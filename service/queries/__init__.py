@@ -9,6 +9,8 @@ from service.queries.catalog import (
     get_topic,
     list_actors,
     list_topics,
+    resolve_actors,
+    resolve_topics,
 )
 from service.queries.stances import (
     StanceChangeView,
@@ -45,6 +47,8 @@ __all__ = [
     "list_actors",
     "list_statements",
     "list_topics",
+    "resolve_actors",
+    "resolve_topics",
     "stance",
     "stance_history",
     "stances",

@@ -199,6 +199,40 @@ def test_read_errors_are_problems(client: TestClient, writer):
     assert_problem(client.get("/v1/stances/Not_A_Slug/x"), 422, "validation-error")
 
 
+def test_matrix_filters_take_names_and_refuse_what_names_nothing(client: TestClient, writer):
+    """``actor`` and ``topic`` take what a reader types (an id, a name, an alias, in any case),
+    as the command line does. A name that means nothing is a 404 and one that means several a
+    400: an empty matrix would read as "no stance"."""
+    assert client.post("/v1/statements", json=statement(), headers=writer).status_code == 201
+    by_id = client.get("/v1/stances", params={"actor": "mirziyoyev"}).json()["stances"]
+    by_name = client.get(
+        "/v1/stances", params={"actor": "SHAVKAT Mirziyoyev", "topic": "ukraine's sovereignty"}
+    ).json()["stances"]
+    assert len(by_id) == 1 and by_name == by_id
+
+    unknown = client.get("/v1/stances", params={"actor": ["mirziyoyev", "nobody", "ghost"]})
+    assert assert_problem(unknown, 404, "not-found")["detail"] == "no actors 'nobody', 'ghost'"
+    no_topic = client.get("/v1/stances", params={"topic": "nope"})
+    assert assert_problem(no_topic, 404, "not-found")["detail"] == "no topic 'nope'"
+    shared_alias = client.get("/v1/stances", params={"actor": "mirziyoev"})  # both have it
+    detail = assert_problem(shared_alias, 400, "ambiguous-actor")["detail"]
+    assert detail == "actor 'mirziyoev' may mean kamilov, mirziyoyev: give one of their ids"
+
+
+def test_one_stance_that_is_not_there_says_why(client: TestClient, writer):
+    """No such actor, no such topic, or a known pair in silence: three different answers."""
+    assert client.post("/v1/statements", json=statement(), headers=writer).status_code == 201
+    for path, detail in (
+        ("/v1/stances/nobody/ukraine-sovereignty", "no actor 'nobody'"),
+        ("/v1/stances/mirziyoyev/nope", "no topic 'nope'"),
+        (
+            "/v1/stances/kamilov/ukraine-sovereignty",
+            "'kamilov' has no stance on 'ukraine-sovereignty' at that time",
+        ),
+    ):
+        assert assert_problem(client.get(path), 404, "not-found")["detail"] == detail
+
+
 def test_lists_page_with_opaque_cursors(client: TestClient, writer):
     for day in range(1, 6):
         client.post("/v1/statements", json=statement(stated_at=f"2022-04-0{day}"), headers=writer)

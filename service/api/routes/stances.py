@@ -9,6 +9,7 @@ answer is written down, so ``CacheFrontMiddleware`` can answer its repeats befor
 
 from typing import Annotated, Final
 
+import anyio.to_thread
 from fastapi import APIRouter, Path, Query, Request
 from sqlalchemy import Connection
 from starlette.responses import Response
@@ -19,11 +20,21 @@ from service.api.consistency import MIN_POSITION_PROBLEMS, MinPositionDep
 from service.api.deps import ReaderDep, RuntimeDep
 from service.api.openapi import READ_PROBLEMS, problem_responses
 from service.api.pagination import Cursor, decode_cursor, encode_cursor
-from service.api.problems import NotFound
+from service.api.problems import BadRequest, NotFound
 from service.api.stance_json import matrix_body, stance_body
 from service.api.stance_schemas import StanceChangeOut, StanceHistory, StanceMatrix, StanceOut
 from service.api.times import AsOf, KnownAt, parse_time
-from service.queries import get_actor, get_topic, stance, stance_history, stances
+from service.db import Database
+from service.queries import (
+    get_actor,
+    get_topic,
+    resolve_actors,
+    resolve_topics,
+    stance,
+    stance_history,
+    stances,
+)
+from service.queries.catalog import Resolved
 from service.readcache import Built
 
 MAX_MATRIX: Final = 10_000
@@ -39,15 +50,24 @@ router = APIRouter(prefix="/v1/stances", tags=["stances"])
     "",
     summary="The stance matrix, now or replayed",
     response_model=StanceMatrix,
-    responses={**NOT_MODIFIED, **READ_PROBLEMS, **MIN_POSITION_PROBLEMS},
+    responses={
+        **NOT_MODIFIED,
+        **READ_PROBLEMS,
+        **MIN_POSITION_PROBLEMS,
+        **problem_responses(400, 404),
+    },
 )
 async def list_stances(
     request: Request,
     runtime: RuntimeDep,
     _reader: ReaderDep,
     _seen: MinPositionDep,
-    actor: Annotated[Ids, Query(description="Only these actors (repeatable).")] = None,
-    topic: Annotated[Ids, Query(description="Only these topics (repeatable).")] = None,
+    actor: Annotated[
+        Ids, Query(description="Only these actors (repeatable): ids, names or aliases.")
+    ] = None,
+    topic: Annotated[
+        Ids, Query(description="Only these topics (repeatable): ids or titles.")
+    ] = None,
     as_of: AsOf = None,
     known_at: KnownAt = None,
     limit: Annotated[int, Query(ge=1, le=MAX_MATRIX)] = 1000,
@@ -58,13 +78,13 @@ async def list_stances(
 
     Without `as_of` and `known_at` these are the current stances. With `as_of`, the stances as
     they stood then; with `known_at`, as the record stood then, before later corrections.
-    Silence is not a stance: a pair with no counting statement is absent.
+    Silence is not a stance: a pair with no counting statement is absent. An `actor` or `topic`
+    that names nothing in the catalog is a 404, one that may mean several a 400.
     """
     valid, known = parse_time(as_of, field="as_of"), parse_time(known_at, field="known_at")
     start = decode_cursor(cursor, kind="stances") if cursor else None
     after = (str(start.get("actor")), str(start.get("topic"))) if start is not None else None
-    actor_ids = tuple(actor) if actor is not None else None
-    topic_ids = tuple(topic) if topic is not None else None
+    actor_ids, topic_ids = await _filter_ids(runtime.database, actor, topic)
 
     def build(connection: Connection) -> Built:
         found = stances(
@@ -86,6 +106,44 @@ async def list_stances(
     remember_request(request.scope, runtime.reads, key)
     return cached_response(
         answer, if_none_match=if_none_match, public=runtime.settings.public_reads
+    )
+
+
+async def _filter_ids(
+    database: Database, actors: list[str] | None, topics: list[str] | None
+) -> tuple[tuple[str, ...] | None, tuple[str, ...] | None]:
+    """The ids the matrix's ``actor`` and ``topic`` filters mean: each an id, a name or an
+    alias, as the command line takes them (``find_actors``). A name that means nothing is a
+    404 and one that means several a 400, never an empty matrix, which would read as "no
+    stance". Ids alone cost one indexed read each list; the catalog is read only for names."""
+    if actors is None and topics is None:
+        return None, None
+
+    def resolve() -> tuple[Resolved | None, Resolved | None]:
+        with database.read() as session:
+            connection = session.connection()
+            return (
+                None if actors is None else resolve_actors(connection, actors),
+                None if topics is None else resolve_topics(connection, topics),
+            )
+
+    by_actor, by_topic = await anyio.to_thread.run_sync(resolve)
+    for kind, resolved in (("actor", by_actor), ("topic", by_topic)):
+        if resolved is None:
+            continue
+        if resolved.unknown:
+            plural = "s" if len(resolved.unknown) > 1 else ""
+            raise NotFound(f"no {kind}{plural} {', '.join(map(repr, resolved.unknown))}")
+        if resolved.ambiguous:
+            name, meant = next(iter(resolved.ambiguous.items()))
+            raise BadRequest(
+                f"{kind} {name!r} may mean {', '.join(meant)}: give one of their ids",
+                slug=f"ambiguous-{kind}",
+                title=f"Ambiguous {kind}",
+            )
+    return (
+        None if by_actor is None else tuple(by_actor.ids),
+        None if by_topic is None else tuple(by_topic.ids),
     )
 
 
@@ -117,9 +175,26 @@ async def get_stance(
     answer = await runtime.reads.answer(key, build)
     remember_request(request.scope, runtime.reads, key)
     if answer.status == 404:
-        raise NotFound(f"{actor!r} has no stance on {topic!r} at that time")
+        raise NotFound(await _no_stance(runtime.database, actor, topic))
     return cached_response(
         answer, if_none_match=if_none_match, public=runtime.settings.public_reads
+    )
+
+
+async def _no_stance(database: Database, actor: str, topic: str) -> str:
+    """Why there is no stance to show: no such actor, no such topic, or silence."""
+
+    def missing() -> str | None:
+        with database.read() as session:
+            connection = session.connection()
+            if get_actor(connection, actor) is None:
+                return f"no actor {actor!r}"
+            if get_topic(connection, topic) is None:
+                return f"no topic {topic!r}"
+        return None
+
+    return await anyio.to_thread.run_sync(missing) or (
+        f"{actor!r} has no stance on {topic!r} at that time"
     )
 
 
