@@ -1,6 +1,5 @@
 """CLI commands over the read models: the demo, replay, and projection rebuild and verify."""
 
-from collections.abc import Callable, Sequence
 from datetime import UTC, date, datetime, time
 
 import typer
@@ -9,7 +8,8 @@ from service.config import get_settings
 from service.demo.loader import load_demo
 from service.projections.errors import LogNotReplayable
 from service.projections.loop import CatchUpLoop
-from service.queries import StanceView, find_actors, find_topics, stances
+from service.queries import StanceView, resolve_actors, resolve_topics, stances
+from service.queries.catalog import Resolved
 from service.store import migrate as migrations
 from service.wiring import Services, build_services
 
@@ -73,14 +73,12 @@ def replay(
                 as_of=valid,
                 known_at=known,
                 actor_ids=resolve(
-                    actor,
-                    lambda name: [each.actor_id for each in find_actors(connection, name)],
+                    resolve_actors(connection, actor) if actor else None,
                     option="--actor",
                     accepts="its id, its name or one of its aliases",
                 ),
                 topic_ids=resolve(
-                    topic,
-                    lambda name: [each.topic_id for each in find_topics(connection, name)],
+                    resolve_topics(connection, topic) if topic else None,
                     option="--topic",
                     accepts="its id or its title",
                 ),
@@ -100,33 +98,22 @@ def replay(
         )
 
 
-def resolve(
-    names: Sequence[str] | None,
-    ids_named: Callable[[str], list[str]],
-    *,
-    option: str,
-    accepts: str,
-) -> list[str] | None:
+def resolve(resolved: Resolved | None, *, option: str, accepts: str) -> list[str] | None:
     """The ids a filter's values name (an id, a name or an alias each); a value that names
     nothing, or more than one, is a usage error rather than an empty matrix."""
-    if not names:
+    if resolved is None:
         return None
-    what = option.removeprefix("--")
-    ids = []
-    for name in names:
-        found = ids_named(name)
-        if not found:
-            raise typer.BadParameter(
-                f"no {what} {name!r}: give {accepts}",
-                param_hint=option,
-            )
-        if len(found) > 1:
-            candidates = ", ".join(found)
-            raise typer.BadParameter(
-                f"{name!r} may be any of {candidates}: give the id", param_hint=option
-            )
-        ids.append(found[0])
-    return ids
+    if resolved.unknown:
+        what = option.removeprefix("--")
+        raise typer.BadParameter(
+            f"no {what} {resolved.unknown[0]!r}: give {accepts}", param_hint=option
+        )
+    for name, found in resolved.ambiguous.items():
+        candidates = ", ".join(found)
+        raise typer.BadParameter(
+            f"{name!r} may be any of {candidates}: give the id", param_hint=option
+        )
+    return resolved.ids
 
 
 _SYMBOLS = {

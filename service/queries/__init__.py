@@ -3,8 +3,6 @@
 from service.queries.catalog import (
     ActorView,
     TopicView,
-    find_actors,
-    find_topics,
     get_actor,
     get_topic,
     list_actors,
@@ -39,8 +37,6 @@ __all__ = [
     "StatementView",
     "TopicView",
     "current_stances",
-    "find_actors",
-    "find_topics",
     "get_actor",
     "get_statement",
     "get_topic",

@@ -75,37 +75,6 @@ def get_topic(connection: Connection, topic_id: str) -> TopicView | None:
     return None if row is None else _topic(row)
 
 
-def find_actors(connection: Connection, name: str) -> list[ActorView]:
-    """The actors ``name`` may mean: the one with that id, else every actor whose id, name or
-    alias it is, ignoring case. Readers type what they read, and a leader's name comes in
-    several transliterations (Lukashenka, Tokaev), which the catalog keeps as aliases; a
-    filter that silently matched nothing would read as "no stance"."""
-    return _named(connection, name, get_actor, _T.actors, _actor, _actor_names)
-
-
-def find_topics(connection: Connection, name: str) -> list[TopicView]:
-    """The topics ``name`` may mean: the one with that id, else those titled so, ignoring case."""
-    return _named(connection, name, get_topic, _T.topics, _topic, _topic_names)
-
-
-def _named(
-    connection: Connection,
-    name: str,
-    get: Callable[[Connection, str], View | None],
-    table: Table,
-    view: Callable[[Any], View],
-    names_of: Callable[[View], Iterable[str]],
-) -> list[View]:
-    """The entry with id ``name``, else those ``names_of`` gives it for, in id order. The
-    catalog (leaders and topics, not statements) is read whole only when ``name`` is no id."""
-    exact = get(connection, name)
-    if exact is not None:
-        return [exact]
-    wanted = name.casefold()
-    rows = connection.execute(select(table).order_by(*table.primary_key.columns)).mappings()
-    return [each for each in map(view, rows) if wanted in {n.casefold() for n in names_of(each)}]
-
-
 @dataclass(frozen=True)
 class Resolved:
     """What a list of names given for a filter means: the ids, one per name in the order given,
@@ -118,13 +87,18 @@ class Resolved:
 
 
 def resolve_actors(connection: Connection, names: Sequence[str]) -> Resolved:
-    """``find_actors`` for each of ``names``, in two reads at most: the ids among them, then
-    (only if some are no id) the catalog once, however many names a filter gives."""
+    """The actors each of ``names`` may mean: the one with that id, else every actor whose id,
+    name or alias it is, ignoring case. Readers type what they read, and a leader's name comes
+    in several transliterations (Lukashenka, Tokaev), which the catalog keeps as aliases; a
+    filter that silently matched nothing would read as "no stance". Two reads at most: the
+    ids among the names, then (only if some are no id) the catalog once, however many names a
+    filter gives."""
     return _resolve(connection, names, _T.actors, _actor, _actor_names, _ACTOR_ID)
 
 
 def resolve_topics(connection: Connection, names: Sequence[str]) -> Resolved:
-    """``find_topics`` for each of ``names``, as ``resolve_actors``."""
+    """The topics each of ``names`` may mean: the one with that id, else those titled so,
+    ignoring case; read as ``resolve_actors`` reads."""
     return _resolve(connection, names, _T.topics, _topic, _topic_names, _TOPIC_ID)
 
 

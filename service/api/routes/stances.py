@@ -113,7 +113,7 @@ async def _filter_ids(
     database: Database, actors: list[str] | None, topics: list[str] | None
 ) -> tuple[tuple[str, ...] | None, tuple[str, ...] | None]:
     """The ids the matrix's ``actor`` and ``topic`` filters mean: each an id, a name or an
-    alias, as the command line takes them (``find_actors``). A name that means nothing is a
+    alias, as the command line takes them (``resolve_actors``). A name that means nothing is a
     404 and one that means several a 400, never an empty matrix, which would read as "no
     stance". Ids alone cost one indexed read each list; the catalog is read only for names."""
     if actors is None and topics is None:
