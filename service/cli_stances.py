@@ -108,10 +108,10 @@ def resolve(resolved: Resolved | None, *, option: str, accepts: str) -> list[str
         raise typer.BadParameter(
             f"no {what} {resolved.unknown[0]!r}: give {accepts}", param_hint=option
         )
-    for name, found in resolved.ambiguous.items():
-        candidates = ", ".join(found)
+    if resolved.ambiguous:
+        name, found = next(iter(resolved.ambiguous.items()))
         raise typer.BadParameter(
-            f"{name!r} may be any of {candidates}: give the id", param_hint=option
+            f"{name!r} may be any of {', '.join(found)}: give the id", param_hint=option
         )
     return resolved.ids
 

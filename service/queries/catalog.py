@@ -2,7 +2,6 @@
 
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from operator import attrgetter
 from typing import Any, TypeVar
 
 from sqlalchemy import Connection, Table, select
@@ -93,13 +92,13 @@ def resolve_actors(connection: Connection, names: Sequence[str]) -> Resolved:
     filter that silently matched nothing would read as "no stance". Two reads at most: the
     ids among the names, then (only if some are no id) the catalog once, however many names a
     filter gives."""
-    return _resolve(connection, names, _T.actors, _actor, _actor_names, _ACTOR_ID)
+    return _resolve(connection, names, _T.actors, _actor, _actor_names)
 
 
 def resolve_topics(connection: Connection, names: Sequence[str]) -> Resolved:
     """The topics each of ``names`` may mean: the one with that id, else those titled so,
     ignoring case; read as ``resolve_actors`` reads."""
-    return _resolve(connection, names, _T.topics, _topic, _topic_names, _TOPIC_ID)
+    return _resolve(connection, names, _T.topics, _topic, _topic_names)
 
 
 def _resolve(
@@ -108,16 +107,15 @@ def _resolve(
     table: Table,
     view: Callable[[Any], View],
     names_of: Callable[[View], Iterable[str]],
-    id_of: Callable[[View], str],
 ) -> Resolved:
     key = next(iter(table.primary_key.columns))
     ids = set(connection.execute(select(key).where(key.in_(set(names)))).scalars())
     meanings: dict[str, list[str]] = {}
     if any(name not in ids for name in names):
         rows = connection.execute(select(table).order_by(key)).mappings()
-        for entry in map(view, rows):
-            for each in {n.casefold() for n in names_of(entry)}:
-                meanings.setdefault(each, []).append(id_of(entry))
+        for row in rows:
+            for each in {n.casefold() for n in names_of(view(row))}:
+                meanings.setdefault(each, []).append(row[key.name])
     found, unknown, ambiguous = [], [], {}
     for name in names:
         meant = [name] if name in ids else meanings.get(name.casefold(), [])
@@ -128,10 +126,6 @@ def _resolve(
         else:
             unknown.append(name)
     return Resolved(found, unknown, ambiguous)
-
-
-_ACTOR_ID = attrgetter("actor_id")
-_TOPIC_ID = attrgetter("topic_id")
 
 
 def _actor_names(actor: ActorView) -> Iterable[str]:

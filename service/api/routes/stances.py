@@ -186,16 +186,20 @@ async def _no_stance(database: Database, actor: str, topic: str) -> str:
 
     def missing() -> str | None:
         with database.read() as session:
-            connection = session.connection()
-            if get_actor(connection, actor) is None:
-                return f"no actor {actor!r}"
-            if get_topic(connection, topic) is None:
-                return f"no topic {topic!r}"
-        return None
+            return _not_in_catalog(session.connection(), actor, topic)
 
     return await anyio.to_thread.run_sync(missing) or (
         f"{actor!r} has no stance on {topic!r} at that time"
     )
+
+
+def _not_in_catalog(connection: Connection, actor: str, topic: str) -> str | None:
+    """Which of ``actor`` and ``topic`` the catalog lacks, said for a 404; None: it has both."""
+    if get_actor(connection, actor) is None:
+        return f"no actor {actor!r}"
+    if get_topic(connection, topic) is None:
+        return f"no topic {topic!r}"
+    return None
 
 
 @router.get(
@@ -211,9 +215,7 @@ def get_stance_history(
     that caused it. Unknown actors or topics are 404; a known pair never stated is empty."""
     with runtime.database.read() as session:
         connection = session.connection()
-        if get_actor(connection, actor) is None:
-            raise NotFound(f"no actor {actor!r}")
-        if get_topic(connection, topic) is None:
-            raise NotFound(f"no topic {topic!r}")
+        if (missing := _not_in_catalog(connection, actor, topic)) is not None:
+            raise NotFound(missing)
         changes = stance_history(connection, actor, topic)
     return StanceHistory(actor=actor, topic=topic, changes=[StanceChangeOut.of(c) for c in changes])
