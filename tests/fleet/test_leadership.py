@@ -48,9 +48,13 @@ class Probe:
         return [at for at, line in self.lines if line == word]
 
     def kill(self) -> float:
+        """SIGKILL the probe and reap it; returns when the signal was sent. Nothing can take
+        over before that moment, but another probe can win (and its line be read) before this
+        one is reaped, so the reaping is no bound to compare a takeover with."""
+        sent_at = time.monotonic()
         self.process.kill()
         self.process.wait(10)
-        return time.monotonic()
+        return sent_at
 
 
 @pytest.fixture
